@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: MIT
+# The two commands of the README: `make demo` and `make test`.
+# Both install what is missing, configure, build, and run.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+CC         ?= cc
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_ARGS ?=
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps deps-test build build-asan build-clang test test-plain test-asan \
+        test-clang demo fuzz fuzz-replay bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh build
+
+deps-test:
+	@scripts/install-deps.sh build test
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: deps-test
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug \
+	  -DSHMCHOP_SANITIZE=address,undefined -DSHMCHOP_BUILD_BENCH=OFF $(CMAKE_ARGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# The whole suite: conformance, corpus replay and the tools under gcc, the
+# same again under ASan+UBSan, then a warning-free build with clang.
+test: deps-test
+	$(MAKE) test-plain
+	$(MAKE) test-asan
+	$(MAKE) test-clang
+	@echo "make test: all suites passed"
+
+test-plain: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+test-asan: build-asan
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS) --timeout 900 -LE no-asan
+
+test-clang: deps-test
+	cmake -S . -B build-clang -DCMAKE_C_COMPILER=clang -DSHMCHOP_BUILD_TESTS=OFF $(CMAKE_ARGS)
+	cmake --build build-clang -j $(JOBS)
+
+demo: build
+	@scripts/demo.sh $(BUILD)/bin
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-clang build-fuzz build-libfuzzer

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* Private helpers of the image modules, shared with the tests. */
+#ifndef SHMCHOP_IMAGE_INTERNAL_H
+#define SHMCHOP_IMAGE_INTERNAL_H
+
+#include <shmchop/image.h>
+
+#include <stdarg.h>
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "shmchop reads little-endian images in place: a big-endian port needs byte swaps"
+#endif
+
+/* The portable CRC-32C, also used when the CPU has no crc32 instruction;
+ * exposed so tests can compare it with the hardware path. */
+uint32_t shmchop__crc32c_soft(uint32_t crc, const void *buf, size_t len);
+
+/* Whether byte c may stand in a channel name (R1.14). */
+static inline int shmchop__name_byte_ok(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == ':' || c == '/';
+}
+
+/*
+ * Append a finding to diag (may be NULL): as an error, or as a warning.
+ * The message is "<object>: <formatted text>" cut to one line.
+ */
+void shmchop__diag_add(shmchop_diag *diag, int is_error, int code, const char *rule,
+                       const char *field, const char *object, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+/* Write a printable, escaped and shortened form of bytes[0, len) into out. */
+void shmchop__printable(char *out, size_t outlen, const char *bytes, size_t len);
+
+#endif
