@@ -84,7 +84,7 @@ static void write_header(unsigned char *p, const shmchop_chop *chop, const layou
     memcpy(p + SHMCHOP_OFF_SAMPLE_RATE, &rate, sizeof(rate));
     wr32(p + SHMCHOP_OFF_NAMES_SENT, (uint32_t)l->names_sent);
     wr32(p + SHMCHOP_OFF_DATA_OFFSET, (uint32_t)l->data_off);
-    wr32(p + SHMCHOP_OFF_NAME_OFFSET, (uint32_t)(l->name_bytes ? l->name_off : 0));
+    wr32(p + SHMCHOP_OFF_NAME_OFFSET, (uint32_t)(l->names_sent ? l->name_off : 0));
 }
 
 /* The extension block (SPEC 1.3), its checksum computed over the image. */

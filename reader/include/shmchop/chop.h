@@ -49,10 +49,11 @@ static inline const char *shmchop_chop_name(const shmchop_chop *chop, uint32_t i
     return chop->name_buf + chop->name_off[i];
 }
 
-/* Channel i's samples; i must be < num_chans. */
+/* Channel i's samples; i must be < num_chans. NULL while the CHOP holds
+ * no sample storage (length 0 before any allocation). */
 static inline float *shmchop_chop_channel(const shmchop_chop *chop, uint32_t i)
 {
-    return chop->data + (size_t)i * chop->length;
+    return chop->data ? chop->data + (size_t)i * chop->length : NULL;
 }
 
 /*

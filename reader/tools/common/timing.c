@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* Frame pacing on CLOCK_MONOTONIC without drift, and the time-slice cursor (SPEC R4.4, R5.4); shared by `shmchop-out run` and `shmchop-in watch`. */
+#include "timing.h"
+
+#include <errno.h>
+#include <math.h>
+#include <time.h>
+
+uint64_t timing_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t timing_deadline(const timing *tm, uint64_t t)
+{
+    /* long double keeps (t - 1) * 1e9 exact far beyond any real run. */
+    long double off = (long double)(t - 1) * 1e9L / (long double)tm->fps;
+
+    return tm->t0_ns + (uint64_t)llroundl(off);
+}
+
+uint64_t timing_frame_at(const timing *tm, uint64_t now_ns)
+{
+    uint64_t t;
+
+    if (now_ns <= tm->t0_ns)
+        return 1;
+    t = (uint64_t)floorl((long double)(now_ns - tm->t0_ns) * (long double)tm->fps / 1e9L) + 1;
+    /* Settle the rounding of the division against the deadlines
+     * themselves, so that deadline(t) <= now < deadline(t + 1). */
+    while (t > 1 && timing_deadline(tm, t) > now_ns)
+        t--;
+    while (timing_deadline(tm, t + 1) <= now_ns)
+        t++;
+    return t;
+}
+
+int timing_sleep_until(uint64_t deadline_ns)
+{
+    struct timespec ts = {
+        .tv_sec = (time_t)(deadline_ns / 1000000000u),
+        .tv_nsec = (long)(deadline_ns % 1000000000u),
+    };
+    int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+
+    return rc == EINTR ? -EINTR : 0;
+}
+
+int64_t timing_cursor(uint64_t t, double rate, double fps)
+{
+    return (int64_t)llroundl((long double)t * (long double)rate / (long double)fps);
+}

@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: MIT */
+/* `shmchop-in check`: validate an image file or a live segment (SPEC 7). */
+#include "in_commands.h"
+#include "toolkit.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+
+#include <shmchop/error.h>
+#include <shmchop/image.h>
+#include <shmchop/segment.h>
+
+static const char usage[] =
+    "Usage: shmchop-in check (--image FILE | NAME) [--memtype local|global] [--strict] [--json]\n"
+    "\n"
+    "Validate a CHOP image file or a live shared memory segment (SPEC section 1).\n"
+    "\n"
+    "  --image FILE     the image saved in FILE\n"
+    "  NAME             the live segment of Shared Mem Name NAME\n"
+    "  --memtype M      local (default) or global\n"
+    "  --strict         warnings count as errors\n"
+    "  --json           print {\"valid\", \"errors\", \"warnings\"} on one line\n"
+    "\n"
+    "Exit status: 0 valid (warnings allowed unless --strict), 1 invalid,\n"
+    "2 usage error or the input could not be read.\n";
+
+typedef struct check_args {
+    const char *image; /* --image FILE, or NULL */
+    const char *name;  /* a live segment's NAME, or NULL */
+    bool global;       /* --memtype global */
+    bool strict;
+    bool json;
+} check_args;
+
+enum { OPT_IMAGE = 0x100, OPT_MEMTYPE, OPT_STRICT, OPT_JSON, OPT_HELP };
+
+static const struct option long_options[] = {
+    { "image", required_argument, NULL, OPT_IMAGE },
+    { "memtype", required_argument, NULL, OPT_MEMTYPE },
+    { "strict", no_argument, NULL, OPT_STRICT },
+    { "json", no_argument, NULL, OPT_JSON },
+    { "help", no_argument, NULL, OPT_HELP },
+    { NULL, 0, NULL, 0 },
+};
+
+/* Returns 0 to go on, -1 after --help, or TK_EXIT_USAGE. */
+static int parse_args(int argc, char **argv, check_args *a)
+{
+    static const char *const memtypes[] = { "local", "global", NULL };
+    int c, idx;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
+        switch (c) {
+        case OPT_IMAGE:
+            a->image = optarg;
+            break;
+        case OPT_MEMTYPE:
+            if (tk_parse_choice("--memtype", optarg, memtypes, &idx))
+                return TK_EXIT_USAGE;
+            a->global = idx == 1;
+            break;
+        case OPT_STRICT:
+            a->strict = true;
+            break;
+        case OPT_JSON:
+            a->json = true;
+            break;
+        case 'h':
+        case OPT_HELP:
+            fputs(usage, stdout);
+            return -1;
+        default:
+            return tk_getopt_error(c, argv);
+        }
+    }
+    if (optind < argc)
+        a->name = argv[optind++];
+    if (optind < argc)
+        return tk_usage_error("one NAME at most, got '%s' too", argv[optind]);
+    if (!a->image == !a->name)
+        return tk_usage_error("give either --image FILE or a NAME");
+    return 0;
+}
+
+/* How many findings were counted but not kept in the diag. */
+static int json_omitted(json_t *root, const char *key, unsigned total, unsigned kept)
+{
+    if (total == kept)
+        return 0;
+    return tk_json_set(root, key, json_integer(total - kept));
+}
+
+static int report_json(bool valid, const shmchop_diag *d)
+{
+    json_t *root = json_object();
+    int rc = -1;
+
+    if (!root)
+        goto out;
+    if (tk_json_set(root, "valid", json_boolean(valid)) ||
+        tk_json_set(root, "errors", tk_json_findings(d, true)) ||
+        tk_json_set(root, "warnings", tk_json_findings(d, false)) ||
+        json_omitted(root, "errors_omitted", d->n_errors, shmchop_diag_kept_errors(d)) ||
+        json_omitted(root, "warnings_omitted", d->n_warnings, shmchop_diag_kept_warnings(d)))
+        goto out;
+    rc = tk_json_print(root);
+out:
+    json_decref(root);
+    if (rc)
+        tk_error("out of memory or write error printing JSON");
+    return rc;
+}
+
+static const char *plural(unsigned n)
+{
+    return n == 1 ? "" : "s";
+}
+
+/* Every finding, one per line, then the verdict line. */
+static void report_human(const char *object, bool valid, const shmchop_diag *d)
+{
+    char shown[1100];
+
+    /* The verdict stays one line whatever bytes the file name holds. */
+    tk_printable(shown, sizeof(shown), object);
+    tk_print_findings(stdout, d);
+    if (valid)
+        printf("%s: valid", shown);
+    else
+        printf("%s: invalid, %u error%s", shown, d->n_errors, plural(d->n_errors));
+    if (d->n_warnings)
+        printf(", %u warning%s", d->n_warnings, plural(d->n_warnings));
+    putchar('\n');
+}
+
+/*
+ * Report one validation of `object` whose findings are in d, and return
+ * the exit code. The findings go to stdout (they are what check is for);
+ * an invalid result is also summed up on stderr (SPEC R6.2). Meant to be
+ * shared by the image and the live-segment paths.
+ */
+static int check_report(const check_args *a, const char *object, bool valid,
+                        const shmchop_diag *d)
+{
+    if (a->json) {
+        if (report_json(valid, d))
+            return TK_EXIT_USAGE;
+    } else {
+        report_human(object, valid, d);
+    }
+    if (valid)
+        return TK_EXIT_OK;
+    if (d->n_errors > 1)
+        tk_error("invalid: %s (and %u more error%s)", d->errors[0].message, d->n_errors - 1,
+                 plural(d->n_errors - 1));
+    else if (d->n_errors == 1)
+        tk_error("invalid: %s", d->errors[0].message);
+    else
+        tk_error("%s: invalid", object);
+    return TK_EXIT_INVALID;
+}
+
+/* --image FILE: the image saved in a file (SPEC 1.4). */
+static int check_image(const check_args *a)
+{
+    shmchop_parse_opts opts = {
+        .object = a->image,
+        .strict = a->strict,
+        .count_nonfinite = true, /* R1.12: check counts NaN/Inf as a warning */
+    };
+    shmchop_image_info info;
+    shmchop_diag diag;
+    shmchop_chop chop;
+    int rc;
+
+    if (a->global)
+        return tk_usage_error("--memtype global: --image reads local CHOP images only; "
+                              "global segment images are not supported yet");
+    shmchop_chop_init(&chop);
+    rc = tk_load_image(a->image, &opts, &chop, &info, &diag, NULL);
+    shmchop_chop_free(&chop);
+    if (rc == TK_EXIT_USAGE)
+        return rc;
+    return check_report(a, a->image, rc == TK_EXIT_OK, &diag);
+}
+
+/* Record one finding in d the way the parser does: counted always, kept
+ * while there is room. */
+static void diag_add(shmchop_diag *d, bool error, int code, const char *rule,
+                     const char *field, const char *msg)
+{
+    unsigned *n = error ? &d->n_errors : &d->n_warnings;
+    shmchop_finding *f = error ? d->errors : d->warnings;
+
+    if (*n < SHMCHOP_DIAG_KEEP) {
+        f += *n;
+        f->code = code;
+        f->rule = rule;
+        f->field = field;
+        snprintf(f->message, sizeof(f->message), "%s", msg);
+    }
+    (*n)++;
+}
+
+/* Whether a failed read says something about the segment (a finding:
+ * exit 1) rather than that it could not be read at all (exit 2). */
+static bool read_failure_is_finding(int code)
+{
+    return code == SHMCHOP_E_UNSAFE_OBJECT || code == SHMCHOP_E_SEGMENT_SHORT ||
+           code == SHMCHOP_E_BAD_INFO || code == SHMCHOP_E_TORN;
+}
+
+/* The R2.11 findings of the attach (warnings without --strict). */
+static void add_object_warnings(shmchop_diag *d, const shmchop_segment_status *st)
+{
+    for (unsigned i = 0; i < st->n_warnings; i++)
+        diag_add(d, false, SHMCHOP_E_UNSAFE_OBJECT, "R2.11", "mode",
+                 i == 0 ? st->warning : "another object: see the first R2.11 warning");
+}
+
+/*
+ * One copy of the segment into a heap buffer of the size the attachment
+ * asks for. The read that attaches reports the R2.11 findings; when it
+ * only says how large the buffer must be (-ENOBUFS), they are kept for
+ * the read that copies, which attaches no more and reports none.
+ */
+static int read_copy(shmchop_segment *seg, unsigned char **buf, size_t *len,
+                     shmchop_segment_status *st)
+{
+    unsigned saved_n = 0;
+    char saved[SHMCHOP_MESSAGE_MAX] = "";
+    size_t cap = 0, n = 0;
+    int rc = -ENOBUFS;
+
+    *buf = NULL;
+    for (int round = 0; round < 4 && rc == -ENOBUFS; round++) {
+        rc = shmchop_segment_read(seg, *buf, cap, &n, st);
+        if (st->n_warnings && !saved_n) {
+            saved_n = st->n_warnings;
+            snprintf(saved, sizeof(saved), "%s", st->warning);
+        }
+        if (rc != -ENOBUFS)
+            break;
+        free(*buf);
+        *buf = malloc(n ? n : 1);
+        if (!*buf)
+            return -ENOMEM;
+        cap = n;
+    }
+    if (!st->n_warnings && saved_n) {
+        st->n_warnings = saved_n;
+        snprintf(st->warning, sizeof(st->warning), "%s", saved);
+    }
+    *len = n;
+    return rc;
+}
+
+/*
+ * NAME: a live segment (SPEC section 2). One copy is taken the way a
+ * reader takes it (R2.9: under the lock or the sequence lock, then
+ * validated from the copy) and parsed like an image file; the object
+ * checks of the attach (R2.11) join the findings, as errors with --strict.
+ */
+static int check_live(const check_args *a)
+{
+    shmchop_segment_opts so = { .strict = a->strict };
+    shmchop_parse_opts po = { .strict = a->strict, .count_nonfinite = true };
+    shmchop_segment_status st;
+    shmchop_segment_stats ss;
+    shmchop_segment *seg = NULL;
+    shmchop_image_info info;
+    shmchop_diag diag;
+    shmchop_chop chop;
+    char err[SHMCHOP_MESSAGE_MAX] = "";
+    unsigned char *img = NULL;
+    size_t len;
+    int rc;
+
+    if (a->global)
+        return tk_usage_error("--memtype global: global segments (SPEC 3) are not read yet");
+    rc = shmchop_segment_open(a->name, &so, &seg, err, sizeof(err));
+    if (rc)
+        return tk_usage_error("%s", *err ? err : shmchop_strerror(rc));
+    shmchop_diag_clear(&diag);
+    rc = read_copy(seg, &img, &len, &st);
+    shmchop_segment_get_stats(seg, &ss);
+    shmchop_segment_close(seg);
+    if (rc == -ENOMEM || (rc && !read_failure_is_finding(rc))) {
+        tk_error("%s", rc != -ENOMEM && st.message[0] ? st.message : shmchop_strerror(rc));
+        free(img);
+        return TK_EXIT_USAGE;
+    }
+    add_object_warnings(&diag, &st);
+    if (rc) {
+        diag_add(&diag, true, rc, shmchop_err_rule(rc), "",
+                 st.message[0] ? st.message : shmchop_strerror(rc));
+    } else {
+        shmchop_diag d2;
+        po.object = ss.data_name;
+        shmchop_chop_init(&chop);
+        rc = shmchop_image_parse(img, len, &po, &chop, &info, &d2);
+        shmchop_chop_free(&chop);
+        if (rc == -ENOMEM) {
+            tk_error("%s: out of memory", ss.data_name);
+            free(img);
+            return TK_EXIT_USAGE;
+        }
+        for (unsigned i = 0; i < shmchop_diag_kept_errors(&d2); i++)
+            diag_add(&diag, true, d2.errors[i].code, d2.errors[i].rule, d2.errors[i].field,
+                     d2.errors[i].message);
+        for (unsigned i = 0; i < shmchop_diag_kept_warnings(&d2); i++)
+            diag_add(&diag, false, d2.warnings[i].code, d2.warnings[i].rule,
+                     d2.warnings[i].field, d2.warnings[i].message);
+        /* Findings counted but not kept by the parser stay counted. */
+        diag.n_errors += d2.n_errors - shmchop_diag_kept_errors(&d2);
+        diag.n_warnings += d2.n_warnings - shmchop_diag_kept_warnings(&d2);
+    }
+    free(img);
+    return check_report(a, ss.data_name[0] ? ss.data_name : a->name, diag.n_errors == 0, &diag);
+}
+
+int in_check_main(int argc, char **argv)
+{
+    check_args a = { 0 };
+    int rc = parse_args(argc, argv, &a);
+
+    if (rc)
+        return rc < 0 ? TK_EXIT_OK : rc;
+    return a.image ? check_image(&a) : check_live(&a);
+}

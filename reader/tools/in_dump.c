@@ -1,0 +1,468 @@
+/* SPDX-License-Identifier: MIT */
+/* `shmchop-in dump`: print one frame as text, JSON or CSV (SPEC 7). */
+#include "in_commands.h"
+#include "toolkit.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include <shmchop/error.h>
+#include <shmchop/image.h>
+
+static const char usage[] =
+    "Usage: shmchop-in dump (--image FILE | NAME) [--memtype local|global] [--json|--csv] "
+    "[--samples]\n"
+    "\n"
+    "Print one frame: the header, the extension block, the names and, per channel,\n"
+    "min/max/mean of the finite samples.\n"
+    "\n"
+    "  --image FILE     the image saved in FILE\n"
+    "  NAME             the live segment of Shared Mem Name NAME\n"
+    "  --memtype M      local (default) or global\n"
+    "  --json           one line of JSON (SPEC 7); NaN and Inf samples print as null\n"
+    "  --csv            a row of channel names, then one row per sample index\n"
+    "  --samples        also print every sample (always so with --csv)\n"
+    "\n"
+    "Exit status: 0 printed, 1 the image is invalid (errors on stderr),\n"
+    "2 usage error or the input could not be read.\n";
+
+enum dump_format { FMT_TEXT, FMT_JSON, FMT_CSV };
+
+typedef struct dump_args {
+    const char *image; /* --image FILE, or NULL */
+    const char *name;  /* a live segment's NAME, or NULL */
+    bool global;       /* --memtype global */
+    enum dump_format format;
+    bool samples;
+    /* --scope PAT and --rate R (SPEC 7) belong here once the reader's
+     * scope and resampling exist; they take OPT_SCOPE and OPT_RATE. */
+} dump_args;
+
+enum {
+    OPT_IMAGE = 0x100,
+    OPT_MEMTYPE,
+    OPT_JSON,
+    OPT_CSV,
+    OPT_SAMPLES,
+    OPT_HELP,
+};
+
+static const struct option long_options[] = {
+    { "image", required_argument, NULL, OPT_IMAGE },
+    { "memtype", required_argument, NULL, OPT_MEMTYPE },
+    { "json", no_argument, NULL, OPT_JSON },
+    { "csv", no_argument, NULL, OPT_CSV },
+    { "samples", no_argument, NULL, OPT_SAMPLES },
+    { "help", no_argument, NULL, OPT_HELP },
+    { NULL, 0, NULL, 0 },
+};
+
+static int set_format(dump_args *a, enum dump_format f)
+{
+    if (a->format != FMT_TEXT && a->format != f)
+        return tk_usage_error("--json and --csv exclude each other");
+    a->format = f;
+    return 0;
+}
+
+/* Returns 0 to go on, -1 after --help, or TK_EXIT_USAGE. */
+static int parse_args(int argc, char **argv, dump_args *a)
+{
+    static const char *const memtypes[] = { "local", "global", NULL };
+    int c, idx;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
+        switch (c) {
+        case OPT_IMAGE:
+            a->image = optarg;
+            break;
+        case OPT_MEMTYPE:
+            if (tk_parse_choice("--memtype", optarg, memtypes, &idx))
+                return TK_EXIT_USAGE;
+            a->global = idx == 1;
+            break;
+        case OPT_JSON:
+            if (set_format(a, FMT_JSON))
+                return TK_EXIT_USAGE;
+            break;
+        case OPT_CSV:
+            if (set_format(a, FMT_CSV))
+                return TK_EXIT_USAGE;
+            break;
+        case OPT_SAMPLES:
+            a->samples = true;
+            break;
+        case 'h':
+        case OPT_HELP:
+            fputs(usage, stdout);
+            return -1;
+        default:
+            return tk_getopt_error(c, argv);
+        }
+    }
+    if (optind < argc)
+        a->name = argv[optind++];
+    if (optind < argc)
+        return tk_usage_error("one NAME at most, got '%s' too", argv[optind]);
+    if (!a->image == !a->name)
+        return tk_usage_error("give either --image FILE or a NAME");
+    return 0;
+}
+
+/* ---- statistics ---- */
+
+/* Channel c's samples, NULL when there are none: data may then be NULL,
+ * and even NULL + 0 is undefined behaviour. */
+static const float *samples_of(const shmchop_chop *chop, uint32_t c)
+{
+    return chop->length ? shmchop_chop_channel(chop, c) : NULL;
+}
+
+/* One channel's statistics over its finite samples; NaN and Inf are
+ * counted apart, as they have no meaningful min, max or mean. */
+typedef struct chan_stats {
+    double min, max, mean; /* NAN when no sample is finite */
+    uint64_t nonfinite;
+} chan_stats;
+
+static chan_stats channel_stats(const shmchop_chop *chop, uint32_t c)
+{
+    const float *s = samples_of(chop, c);
+    chan_stats st = { .min = NAN, .max = NAN, .mean = NAN };
+    double sum = 0.0;
+    uint64_t n = 0;
+
+    for (uint32_t i = 0; i < chop->length; i++) {
+        double v = s[i];
+        if (!isfinite(v)) {
+            st.nonfinite++;
+            continue;
+        }
+        if (n == 0 || v < st.min)
+            st.min = v;
+        if (n == 0 || v > st.max)
+            st.max = v;
+        sum += v;
+        n++;
+    }
+    if (n)
+        st.mean = sum / (double)n;
+    return st;
+}
+
+/* A sample as text: %.9g round-trips a float32; NaN without its sign. */
+static void print_sample(FILE *f, float v)
+{
+    if (isnan(v))
+        fputs("nan", f);
+    else
+        fprintf(f, "%.9g", (double)v);
+}
+
+/* ---- JSON ---- */
+
+static json_t *json_header(const shmchop_header *h)
+{
+    json_t *o = json_object();
+
+    if (!o)
+        return NULL;
+    if (tk_json_set(o, "magicNumber", json_integer(h->magic)) ||
+        tk_json_set(o, "version", json_integer(h->version)) ||
+        tk_json_set(o, "size", json_integer(h->size)) ||
+        tk_json_set(o, "numChans", json_integer(h->num_chans)) ||
+        tk_json_set(o, "length", json_integer(h->length)) ||
+        tk_json_set(o, "sampleRate", tk_json_num(h->sample_rate)) ||
+        tk_json_set(o, "namesSent", json_integer(h->names_sent)) ||
+        tk_json_set(o, "channelDataOffset", json_integer(h->channel_data_offset)) ||
+        tk_json_set(o, "nameDataOffset", json_integer(h->name_data_offset))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *json_ext(const shmchop_image_info *info)
+{
+    const shmchop_ext *e = &info->ext;
+    json_t *o = json_object();
+
+    if (!o)
+        return NULL;
+    if (tk_json_set(o, "seq", tk_json_u64(e->seq)) ||
+        tk_json_set(o, "frame", tk_json_u64(e->frame)) ||
+        tk_json_set(o, "start", json_integer(e->start)) ||
+        tk_json_set(o, "time_ns", tk_json_u64(e->time_ns)) ||
+        tk_json_set(o, "heartbeat_ns", tk_json_u64(e->heartbeat_ns)) ||
+        tk_json_set(o, "writer_pid", json_integer(e->writer_pid)) ||
+        tk_json_set(o, "flags", json_integer(e->flags)) ||
+        tk_json_set(o, "checksum_ok", json_boolean(info->checksum_ok))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *json_names(const shmchop_chop *chop)
+{
+    json_t *arr = json_array();
+
+    for (uint32_t c = 0; arr && c < chop->num_chans; c++) {
+        if (tk_json_append(arr, tk_json_str(shmchop_chop_name(chop, c)))) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+static json_t *json_one_stats(const shmchop_chop *chop, uint32_t c)
+{
+    chan_stats st = channel_stats(chop, c);
+    json_t *o = json_object();
+
+    if (!o)
+        return NULL;
+    if (tk_json_set(o, "name", tk_json_str(shmchop_chop_name(chop, c))) ||
+        tk_json_set(o, "min", tk_json_num(st.min)) ||
+        tk_json_set(o, "max", tk_json_num(st.max)) ||
+        tk_json_set(o, "mean", tk_json_num(st.mean)) ||
+        tk_json_set(o, "nonfinite", tk_json_u64(st.nonfinite))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *json_stats(const shmchop_chop *chop)
+{
+    json_t *arr = json_array();
+
+    for (uint32_t c = 0; arr && c < chop->num_chans; c++) {
+        if (tk_json_append(arr, json_one_stats(chop, c))) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+/* One array per channel; NaN and Inf become null (JSON has neither). */
+static json_t *json_samples(const shmchop_chop *chop)
+{
+    json_t *arr = json_array();
+
+    for (uint32_t c = 0; arr && c < chop->num_chans; c++) {
+        const float *s = samples_of(chop, c);
+        json_t *ch = json_array();
+        if (tk_json_append(arr, ch))
+            goto fail;
+        for (uint32_t i = 0; i < chop->length; i++)
+            if (tk_json_append(ch, tk_json_num(s[i])))
+                goto fail;
+    }
+    return arr;
+fail:
+    json_decref(arr);
+    return NULL;
+}
+
+static int dump_json(const dump_args *a, const shmchop_chop *chop,
+                     const shmchop_image_info *info, const shmchop_diag *d)
+{
+    json_t *root = json_object();
+    int rc = -1;
+
+    if (!root)
+        goto out;
+    if (tk_json_set(root, "header", json_header(&info->header)) ||
+        tk_json_set(root, "names", json_names(chop)) ||
+        tk_json_set(root, "rate", tk_json_num(chop->rate)) ||
+        tk_json_set(root, "start", json_integer(chop->start)) ||
+        tk_json_set(root, "length", json_integer(chop->length)) ||
+        (info->has_ext && tk_json_set(root, "ext", json_ext(info))) ||
+        tk_json_set(root, "stats", json_stats(chop)) ||
+        tk_json_set(root, "warnings", tk_json_findings(d, false)) ||
+        (a->samples && tk_json_set(root, "samples", json_samples(chop))))
+        goto out;
+    rc = tk_json_print(root);
+out:
+    json_decref(root);
+    if (rc) {
+        tk_error("out of memory or write error printing JSON");
+        return TK_EXIT_USAGE;
+    }
+    return TK_EXIT_OK;
+}
+
+/* ---- CSV ---- */
+
+/*
+ * Channel names need no quoting: a parsed name holds only letters, digits
+ * and - _ : / (R1.14 replaces every other byte), so never a comma, quote
+ * or line break.
+ */
+static int dump_csv(const shmchop_chop *chop, const shmchop_diag *d)
+{
+    /* Warnings stay off stdout so that the CSV stays a table. */
+    tk_print_findings(stderr, d);
+    for (uint32_t c = 0; c < chop->num_chans; c++)
+        printf("%s%s", c ? "," : "", shmchop_chop_name(chop, c));
+    putchar('\n');
+    if (chop->num_chans == 0)
+        return TK_EXIT_OK;
+    for (uint32_t i = 0; i < chop->length; i++) {
+        for (uint32_t c = 0; c < chop->num_chans; c++) {
+            if (c)
+                putchar(',');
+            print_sample(stdout, samples_of(chop, c)[i]);
+        }
+        putchar('\n');
+    }
+    return TK_EXIT_OK;
+}
+
+/* ---- text ---- */
+
+static void text_header(const char *object, const shmchop_image_info *info)
+{
+    const shmchop_header *h = &info->header;
+    char shown[1100];
+
+    tk_printable(shown, sizeof(shown), object);
+    printf("image %s\n", shown);
+    printf("header: magicNumber 0x%08" PRIX32 ", version %" PRId32 ", size %" PRId32
+           ", numChans %" PRId32 ", length %" PRId32 ", sampleRate %.9g, namesSent %" PRId32
+           ", channelDataOffset %" PRId32 ", nameDataOffset %" PRId32 "\n",
+           (uint32_t)h->magic, h->version, h->size, h->num_chans, h->length,
+           (double)h->sample_rate, h->names_sent, h->channel_data_offset,
+           h->name_data_offset);
+    if (!info->has_ext) {
+        printf("ext: none\n");
+        return;
+    }
+    printf("ext: seq %" PRIu64 ", frame %" PRIu64 ", start %" PRId64 ", time_ns %" PRIu64
+           ", heartbeat_ns %" PRIu64 ", writer_pid %" PRIu32 ", flags 0x%" PRIx32
+           ", checksum 0x%08" PRIX32 " (%s)\n",
+           info->ext.seq, info->ext.frame, info->ext.start, info->ext.time_ns,
+           info->ext.heartbeat_ns, info->ext.writer_pid, info->ext.flags, info->ext.checksum,
+           info->checksum_ok                                       ? "ok"
+           : (info->ext.flags & SHMCHOP_EXT_FLAG_CHECKSUM) ? "MISMATCH"
+                                                                   : "not set");
+}
+
+static void text_stats(const shmchop_chop *chop)
+{
+    int w = 4;
+
+    for (uint32_t c = 0; c < chop->num_chans; c++) {
+        int len = (int)strlen(shmchop_chop_name(chop, c));
+        if (len > w)
+            w = len < 32 ? len : 32;
+    }
+    printf("chop: %" PRIu32 " channels x %" PRIu32 " samples, rate %.9g, start %" PRId64 "\n",
+           chop->num_chans, chop->length, chop->rate, chop->start);
+    if (chop->num_chans == 0)
+        return;
+    printf("%7s  %-*s %16s %16s %16s\n", "channel", w, "name", "min", "max", "mean");
+    for (uint32_t c = 0; c < chop->num_chans; c++) {
+        chan_stats st = channel_stats(chop, c);
+        printf("%7" PRIu32 "  %-*s %16.9g %16.9g %16.9g", c, w, shmchop_chop_name(chop, c),
+               st.min, st.max, st.mean);
+        if (st.nonfinite)
+            printf("  (%" PRIu64 " non-finite not counted)", st.nonfinite);
+        putchar('\n');
+    }
+}
+
+static void text_samples(const shmchop_chop *chop)
+{
+    printf("samples:\n");
+    for (uint32_t c = 0; c < chop->num_chans; c++) {
+        const float *s = samples_of(chop, c);
+        printf("%s:", shmchop_chop_name(chop, c));
+        for (uint32_t i = 0; i < chop->length; i++) {
+            putchar(' ');
+            print_sample(stdout, s[i]);
+        }
+        putchar('\n');
+    }
+}
+
+static int dump_text(const dump_args *a, const char *object, const shmchop_chop *chop,
+                     const shmchop_image_info *info, const shmchop_diag *d)
+{
+    text_header(object, info);
+    text_stats(chop);
+    if (a->samples)
+        text_samples(chop);
+    tk_print_findings(stdout, d);
+    return TK_EXIT_OK;
+}
+
+/* ---- sources ---- */
+
+/* Print the frame in the chosen format; shared by image and live paths. */
+static int dump_frame(const dump_args *a, const char *object, const shmchop_chop *chop,
+                      const shmchop_image_info *info, const shmchop_diag *d)
+{
+    switch (a->format) {
+    case FMT_JSON:
+        return dump_json(a, chop, info, d);
+    case FMT_CSV:
+        return dump_csv(chop, d);
+    case FMT_TEXT:
+    default:
+        return dump_text(a, object, chop, info, d);
+    }
+}
+
+/* --image FILE: the image saved in a file (SPEC 1.4). */
+static int dump_image(const dump_args *a)
+{
+    shmchop_parse_opts opts = { .object = a->image, .count_nonfinite = true };
+    shmchop_image_info info;
+    shmchop_diag diag;
+    shmchop_chop chop;
+    int rc;
+
+    if (a->global)
+        return tk_usage_error("--memtype global: --image reads local CHOP images only; "
+                              "global segment images are not supported yet");
+    shmchop_chop_init(&chop);
+    rc = tk_load_image(a->image, &opts, &chop, &info, &diag, NULL);
+    if (rc == TK_EXIT_INVALID) {
+        /* Nothing to print but why (SPEC R6.2). */
+        tk_print_findings(stderr, &diag);
+        tk_error("%s: invalid image", a->image);
+    } else if (rc == TK_EXIT_OK) {
+        rc = dump_frame(a, a->image, &chop, &info, &diag);
+    }
+    shmchop_chop_free(&chop);
+    return rc;
+}
+
+/*
+ * NAME: a live segment (SPEC sections 2 and 3). The segment layer is being
+ * written separately; until it lands this path refuses with exit 2. Its
+ * replacement should read one frame into a CHOP and print it through
+ * dump_frame().
+ */
+static int dump_live(const dump_args *a)
+{
+    tk_error("%s: live segments: not built yet", a->name);
+    return TK_EXIT_USAGE;
+}
+
+int in_dump_main(int argc, char **argv)
+{
+    dump_args a = { 0 };
+    int rc = parse_args(argc, argv, &a);
+
+    if (rc)
+        return rc < 0 ? TK_EXIT_OK : rc;
+    return a.image ? dump_image(&a) : dump_live(&a);
+}

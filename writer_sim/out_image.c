@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/* `shmchop-out image`: write one CHOP image to a file (SPEC R5.6, 1.4). */
+#include "out_commands.h"
+#include "shape.h"
+#include "toolkit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <shmchop/error.h>
+#include <shmchop/image.h>
+
+static const char usage[] =
+    "Usage: shmchop-out image -o FILE [--memtype local] [shape options]\n"
+    "\n"
+    "Write the image of one CHOP, as a local segment would hold it, to FILE.\n"
+    "The file is replaced atomically (written beside it, then renamed).\n"
+    "With the extension block, seq is 2*(frame+1), and time_ns, heartbeat_ns\n"
+    "and writer_pid are 0: the same options always give the same bytes.\n"
+    "\n"
+    "  -o, --output FILE  where to write\n"
+    "  --memtype local    the only kind of image written so far\n" SHAPE_USAGE "\n"
+    "Exit status: 0 written, 2 usage error or the file could not be written.\n";
+
+enum { OPT_MEMTYPE = 0x100, OPT_HELP };
+
+static const struct option long_options[] = {
+    { "output", required_argument, NULL, 'o' },
+    { "memtype", required_argument, NULL, OPT_MEMTYPE },
+    { "help", no_argument, NULL, OPT_HELP },
+    SHAPE_LONG_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
+typedef struct image_args {
+    const char *output;
+    shape shape;
+} image_args;
+
+/* Returns 0 to go on, -1 after --help, or TK_EXIT_USAGE. */
+static int parse_args(int argc, char **argv, image_args *a)
+{
+    static const char *const memtypes[] = { "local", "global", NULL };
+    int c, idx, rc;
+
+    shape_defaults(&a->shape);
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:h", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            a->output = optarg;
+            break;
+        case OPT_MEMTYPE:
+            if (tk_parse_choice("--memtype", optarg, memtypes, &idx))
+                return TK_EXIT_USAGE;
+            if (idx == 1)
+                return tk_usage_error("--memtype global: images of global segments "
+                                      "(SPEC 3) are not written yet");
+            break;
+        case 'h':
+        case OPT_HELP:
+            fputs(usage, stdout);
+            return -1;
+        default:
+            rc = shape_option(&a->shape, c, optarg);
+            if (rc == SHAPE_NOT_MINE)
+                return tk_getopt_error(c, argv);
+            if (rc)
+                return rc;
+        }
+    }
+    if (optind < argc)
+        return tk_usage_error("unexpected argument '%s'", argv[optind]);
+    if (!a->output)
+        return tk_usage_error("-o FILE is required");
+    if (!*a->output)
+        return tk_usage_error("-o: the file name is empty");
+    return shape_validate(&a->shape);
+}
+
+static int write_all(int fd, const unsigned char *p, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/*
+ * Write buf to path atomically: into a temporary file beside it, then
+ * rename over it, so a reader of path sees the old image or the new one,
+ * never half of one. The file gets the usual 0666 & ~umask (mkstemp's
+ * 0600 is for the temporary only). Returns 0 or TK_EXIT_USAGE after
+ * printing why.
+ */
+static int write_atomic(const char *path, const unsigned char *buf, size_t len)
+{
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + sizeof(".XXXXXX"));
+    mode_t mask;
+    int fd, rc;
+
+    if (!tmp) {
+        tk_error("%s: out of memory", path);
+        return TK_EXIT_USAGE;
+    }
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".XXXXXX", sizeof(".XXXXXX"));
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        tk_error("%s: cannot create a temporary file beside it: %s", path, strerror(errno));
+        free(tmp);
+        return TK_EXIT_USAGE;
+    }
+    mask = umask(0);
+    umask(mask);
+    rc = fchmod(fd, 0666 & ~mask) ? -errno : 0;
+    if (!rc)
+        rc = write_all(fd, buf, len);
+    if (close(fd) && !rc)
+        rc = -errno;
+    if (!rc && rename(tmp, path))
+        rc = -errno;
+    if (rc) {
+        tk_error("%s: cannot write: %s", path, strerror(-rc));
+        unlink(tmp);
+    }
+    free(tmp);
+    return rc ? TK_EXIT_USAGE : 0;
+}
+
+/* Build the image of the shape into a new buffer of exactly its size. */
+static int build_image(const shape *s, unsigned char **out, size_t *len)
+{
+    shmchop_build_opts o = shape_build_opts(s);
+    gen_params g = shape_gen(s);
+    unsigned char *buf = NULL;
+    shmchop_chop chop;
+    int64_t size;
+    int rc;
+
+    /* An image file stands for a writer that has published frames 0 to
+     * `frame`; its other publication fields are left 0 so that the file
+     * is reproducible. */
+    o.seq = 2 * (s->frame + 1);
+    shmchop_chop_init(&chop);
+    rc = shape_make_chop(s, &chop);
+    if (rc)
+        goto out;
+    gen_fill(&g, &chop, s->frame);
+    size = shmchop_image_size(&chop, &o);
+    if (size < 0) {
+        rc = (int)size;
+        goto out;
+    }
+    buf = malloc(size ? (size_t)size : 1);
+    if (!buf) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    rc = shmchop_image_build(buf, (size_t)size, &chop, &o, len);
+out:
+    shmchop_chop_free(&chop);
+    if (rc) {
+        free(buf);
+        tk_error("cannot build the image: %s", shmchop_strerror(rc));
+        return TK_EXIT_USAGE;
+    }
+    *out = buf;
+    return 0;
+}
+
+int out_image_main(int argc, char **argv)
+{
+    image_args a = { 0 };
+    unsigned char *buf;
+    size_t len;
+    int rc = parse_args(argc, argv, &a);
+
+    if (rc)
+        return rc < 0 ? TK_EXIT_OK : rc;
+    rc = build_image(&a.shape, &buf, &len);
+    if (rc)
+        return rc;
+    rc = write_atomic(a.output, buf, len);
+    free(buf);
+    if (rc)
+        return rc;
+    printf("%s: %zu bytes, %" PRIu32 " channels x %" PRIu32 " samples at %.9g Hz, wave %s, "
+           "frame %" PRIu64 "\n",
+           a.output, len, a.shape.chans, a.shape.length, a.shape.rate,
+           gen_wave_names[a.shape.wave], a.shape.frame);
+    return TK_EXIT_OK;
+}
