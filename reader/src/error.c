@@ -16,8 +16,9 @@ static const char *const err_messages[] = { SHMCHOP_ERRNO_MAP(SHMCHOP__XX_MSG) }
 /* Index of a library code in the table, or -1 when code is not one. */
 static int own_index(int code)
 {
-    int idx = SHMCHOP_ERR_BASE - 1 - code;
-    return idx >= 0 && idx < SHMCHOP__IDX_COUNT ? idx : -1;
+    /* In 64 bits: code may be any int, INT_MAX included. */
+    long long idx = (long long)SHMCHOP_ERR_BASE - 1 - code;
+    return idx >= 0 && idx < SHMCHOP__IDX_COUNT ? (int)idx : -1;
 }
 
 /* The common errno names; the rest are answered as "E<number>"-less "ERRNO". */
@@ -59,7 +60,8 @@ const char *shmchop_err_name(int code)
         return "OK";
     if (idx >= 0)
         return err_names[idx];
-    return code < 0 ? errno_name(-code) : "UNKNOWN";
+    /* -code would overflow for INT_MIN; no errno is that large anyway. */
+    return code < 0 && code > -4096 ? errno_name(-code) : "UNKNOWN";
 }
 
 const char *shmchop_strerror(int code)
@@ -69,7 +71,7 @@ const char *shmchop_strerror(int code)
         return "success";
     if (idx >= 0)
         return err_messages[idx];
-    if (code < 0 && -code < 4096)
+    if (code < 0 && code > -4096)
         return strerror(-code);
     return "unknown error";
 }

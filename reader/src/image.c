@@ -401,6 +401,8 @@ static void fill_sent_names(const parse_ctx *ctx, shmchop_chop *chop)
     const char *src = (const char *)ctx->buf + ctx->h.name_data_offset;
     size_t pos = 0;
 
+    if (ctx->names_bytes == 0)
+        return;
     memcpy(chop->name_buf, src, (size_t)ctx->names_bytes);
     for (uint32_t i = 0; i < chop->num_chans; i++) {
         char *name = chop->name_buf + pos;
