@@ -46,6 +46,7 @@ static const char *errno_name(int err)
     case ERANGE: return "ERANGE";
     case ENAMETOOLONG: return "ENAMETOOLONG";
     case ETIMEDOUT: return "ETIMEDOUT";
+    case ENOBUFS: return "ENOBUFS";
     case EOWNERDEAD: return "EOWNERDEAD";
     case ENOTRECOVERABLE: return "ENOTRECOVERABLE";
     case EOVERFLOW: return "EOVERFLOW";

@@ -1,0 +1,744 @@
+/* SPDX-License-Identifier: MIT */
+/* The reader side of a live segment: lazy attach, info checks, guarded copy out (R2.5-R2.11). */
+#include <shmchop/segment.h>
+
+#include "shm_info.h"
+#include "shm_mutex.h"
+#include "shm_util.h"
+#include "sigbus_guard.h"
+
+#include <shmchop/image.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#else
+#define cpu_relax() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+#endif
+
+/*
+ * Why the lock-free copy is safe (R1.17), in the manner of LMDB's notes.
+ *
+ * The writer (segment_writer.c) does, for each publish, holding the data
+ * mutex:
+ *     W1  seq = s+1            relaxed store (odd: "changing")
+ *     W2  fence(release)
+ *     W3  store the image bytes (everything but seq)
+ *     W4  seq = s+2            release store
+ * The reader does, without any lock:
+ *     R1  s1 = seq             acquire load; retry if odd
+ *     R2  load the image bytes into a private buffer
+ *     R3  fence(acquire)
+ *     R4  s2 = seq             relaxed load; accept the copy iff s1 == s2
+ *
+ * Claim: an accepted copy equals the image of one publish.
+ * - R1 reads W4 of publish k (even s1): by release/acquire every W3 store
+ *   of publish k happens-before R2, so R2 sees publish k's bytes or later
+ *   ones; never earlier ones.
+ * - If any load in R2 saw a byte stored by a later publish k+1 (its W3),
+ *   then W2 of k+1 (the release fence after W1) pairs with R3 (the
+ *   acquire fence after that load): W1 of k+1 happens-before R4, so R4
+ *   reads s+1 or later, s2 != s1, and the copy is dropped.
+ * So an accepted copy saw exactly publish k. The image loads in R2 race
+ * with W3 in the C11 sense (plain memcpy, not atomics); that is the
+ * usual seqlock compromise (Linux, Boehm's "Can seqlocks get along with
+ * programming language memory models?"): memcpy is an opaque call the
+ * compiler cannot move across the fences, the hardware loads are plain
+ * loads, and a torn value is never used because the copy is discarded.
+ * The copy is also guarded against SIGBUS (R2.10), and it is private,
+ * so validation afterwards reads each field once from stable memory (R2.9).
+ *
+ * seq is a naturally aligned uint64 at offset 48 of a page-aligned
+ * mapping, so the __atomic loads and stores on it are single instructions.
+ * After seq_retries failures the reader takes the data mutex instead,
+ * so a writer that never stops changing the image cannot starve it.
+ */
+
+/* The data object is mapped read-only: the 8-byte atomic loads of seq must
+ * be plain loads, not a locked read-modify-write (which would fault). */
+_Static_assert(__atomic_always_lock_free(sizeof(uint64_t), 0), "lock-free 64-bit atomics");
+
+struct shmchop_segment {
+    char name[SHMCHOP_SHM_NAME_MAX + 1];
+    shmchop_segment_opts o;
+    shmchop_shm_names names;
+    char postfix[SHMCHOP_POSTFIX_SIZE];
+    bool attached, ever_attached;
+    shmchop__mutex data_mx, info_mx;
+    shmchop__info info;
+    int data_fd;
+    const unsigned char *data;
+    size_t map_size;
+    uint64_t next_probe_ns;     /* next fstat of the objects */
+    uint64_t next_pid_probe_ns; /* next kill(pid, 0) */
+    uint32_t probe_pid;
+    int probe_alive;
+    unsigned char *own;
+    size_t own_cap;
+    shmchop_segment_stats stats;
+    char errmsg[SHMCHOP_MESSAGE_MAX];
+};
+
+static uint32_t le32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static uint64_t le64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static void drop(shmchop_segment *seg)
+{
+    if (seg->data)
+        munmap((void *)seg->data, seg->map_size);
+    if (seg->data_fd >= 0)
+        close(seg->data_fd);
+    seg->data = NULL;
+    seg->data_fd = -1;
+    seg->map_size = 0;
+    shmchop__info_close(&seg->info);
+    shmchop__mutex_close(&seg->data_mx);
+    shmchop__mutex_close(&seg->info_mx);
+    seg->postfix[0] = '\0';
+    seg->attached = false;
+    /* Forget the old writer too (R2.7a). */
+    seg->probe_pid = 0;
+    seg->probe_alive = -1;
+}
+
+int shmchop_segment_open(const char *name, const shmchop_segment_opts *opts,
+                         shmchop_segment **out, char *err, size_t errlen)
+{
+    shmchop_segment *seg;
+    int rc;
+
+    *out = NULL;
+    if ((rc = shmchop_shm_name_check(name, err, errlen)) != 0)
+        return rc;
+    if (opts && (opts->mode & ~07777u)) {
+        shmchop__errf(err, errlen, "TouchSHM%s: mode 0%o is not a permission mode", name,
+                      opts->mode);
+        return SHMCHOP_E_USAGE;
+    }
+    if ((rc = shmchop__sigbus_install()) != 0) {
+        shmchop__errf(err, errlen, "cannot install the SIGBUS handler: %s", strerror(-rc));
+        return rc;
+    }
+    seg = calloc(1, sizeof(*seg));
+    if (!seg)
+        return -ENOMEM;
+    snprintf(seg->name, sizeof(seg->name), "%s", name);
+    if (opts)
+        seg->o = *opts;
+    if (!seg->o.lock_timeout_ms)
+        seg->o.lock_timeout_ms = SHMCHOP__LOCK_TIMEOUT_MS;
+    if (!seg->o.seq_retries)
+        seg->o.seq_retries = 64;
+    if (!seg->o.probe_interval_ms)
+        seg->o.probe_interval_ms = 500;
+    if (!seg->o.heartbeat_timeout_ms)
+        seg->o.heartbeat_timeout_ms = 2000;
+    if (!seg->o.max_size || seg->o.max_size > INT32_MAX)
+        seg->o.max_size = INT32_MAX;
+    if (!seg->o.mode)
+        seg->o.mode = SHMCHOP__DEFAULT_MODE;
+    seg->data_fd = -1;
+    seg->info.fd = -1;
+    seg->probe_alive = -1;
+    seg->stats.writer_alive = -1;
+    shmchop_shm_names_make(name, NULL, &seg->names, NULL, 0);
+    *out = seg;
+    return 0;
+}
+
+void shmchop_segment_close(shmchop_segment *seg)
+{
+    if (!seg)
+        return;
+    drop(seg);
+    free(seg->own);
+    free(seg);
+}
+
+#define SERR(seg) (seg)->errmsg, sizeof((seg)->errmsg)
+
+static void note_lock(shmchop_segment *seg, shmchop_segment_status *st,
+                      const shmchop__lock_stats *ls, int rc)
+{
+    seg->stats.lock_breaks_total += ls->breaks;
+    st->lock_wait_ms += ls->wait_ms;
+    if (rc == SHMCHOP_E_LOCK_TIMEOUT)
+        seg->stats.lock_timeouts_total++;
+}
+
+static void warn(shmchop_segment_status *st, const char *msg)
+{
+    if (st->n_warnings++ == 0)
+        snprintf(st->warning, sizeof(st->warning), "%s", msg);
+}
+
+/* Open, check and map the data object named by the postfix; the caller
+ * holds the info mutex, so the postfix cannot move meanwhile. */
+static int open_data(shmchop_segment *seg, shmchop_segment_status *st)
+{
+    char w[SHMCHOP_MESSAGE_MAX];
+    struct stat sb;
+    int fd, rc;
+
+    rc = shmchop__shm_open_stat(seg->names.data, O_RDONLY, 0, &fd, &sb);
+    if (rc == -ENOENT) {
+        shmchop__errf(SERR(seg), "%s: data object is missing", seg->names.data);
+        return SHMCHOP_E_SEGMENT_GONE;
+    }
+    if (rc != 0) {
+        shmchop__errf(SERR(seg), "%s: cannot open: %s", seg->names.data, strerror(-rc));
+        return rc;
+    }
+    rc = shmchop__check_object(seg->names.data, &sb, seg->o.strict, w, sizeof(w));
+    if (rc < 0) {
+        shmchop__errf(SERR(seg), "%s", w);
+        goto fail;
+    }
+    if (rc > 0)
+        warn(st, w);
+    rc = 0;
+    if (sb.st_size == 0) {
+        shmchop__errf(SERR(seg), "%s: has size 0 (being created?)", seg->names.data);
+        rc = SHMCHOP_E_NOT_READY;
+    } else if (sb.st_size < SHMCHOP_HEADER_SIZE) {
+        shmchop__errf(SERR(seg), "%s: size %lld is smaller than the 36-byte header",
+                      seg->names.data, (long long)sb.st_size);
+        rc = SHMCHOP_E_SEGMENT_SHORT;
+    } else if ((uint64_t)sb.st_size > seg->o.max_size) {
+        shmchop__errf(SERR(seg), "%s: size %lld exceeds the limit %zu", seg->names.data,
+                      (long long)sb.st_size, seg->o.max_size);
+        rc = SHMCHOP_E_LIMIT;
+    }
+    if (rc != 0)
+        goto fail;
+    void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        rc = -errno;
+        shmchop__errf(SERR(seg), "%s: cannot map: %s", seg->names.data, strerror(errno));
+        goto fail;
+    }
+    seg->data = p;
+    seg->data_fd = fd;
+    seg->map_size = (size_t)sb.st_size;
+    return 0;
+fail:
+    close(fd);
+    return rc;
+}
+
+/* Under the info mutex: check the info (R2.5), set supported, and open
+ * the data object it names. */
+static int attach_locked(shmchop_segment *seg, shmchop_segment_status *st)
+{
+    shmchop__info_view v;
+    char pf[SHMCHOP_POSTFIX_SIZE];
+    int rc;
+
+    shmchop__info_read(&seg->info, &v);
+    if (v.magic == 0) {
+        shmchop__errf(SERR(seg), "%s: not initialised yet", seg->info.name);
+        return SHMCHOP_E_NOT_READY;
+    }
+    if (v.magic != SHMCHOP_INFO_MAGIC || v.version != SHMCHOP_INFO_VERSION) {
+        shmchop__errf(SERR(seg), "%s: magicNumber 0x%08X version %d, expected 0x%08X version %d",
+                      seg->info.name, (unsigned)v.magic, v.version, SHMCHOP_INFO_MAGIC,
+                      SHMCHOP_INFO_VERSION);
+        return SHMCHOP_E_BAD_INFO;
+    }
+    seg->info.obj->supported = true;
+    if (v.detach) {
+        shmchop__errf(SERR(seg), "%s: writer detached", seg->info.name);
+        return SHMCHOP_E_DETACHED;
+    }
+    if ((rc = shmchop__postfix_take(v.postfix_raw, pf, seg->info.name, SERR(seg))) != 0)
+        return rc;
+    shmchop_shm_names_make(seg->name, pf, &seg->names, NULL, 0);
+    if ((rc = open_data(seg, st)) != 0)
+        return rc;
+    memcpy(seg->postfix, pf, sizeof(pf));
+    return 0;
+}
+
+/* R2.5 from scratch (R2.7a). Creates no object but, when the info object
+ * exists, a missing mutex object (R2.2, R2.8); never a postfixed one. */
+static int attach(shmchop_segment *seg, shmchop_segment_status *st)
+{
+    char w[SHMCHOP_MESSAGE_MAX] = "";
+    shmchop__lock_stats ls = { 0 };
+    unsigned warned = 0;
+    int rc;
+
+    drop(seg);
+    shmchop_shm_names_make(seg->name, NULL, &seg->names, NULL, 0);
+    rc = shmchop__info_open(&seg->info, seg->names.info, true, seg->o.strict, &warned, w,
+                            sizeof(w), SERR(seg));
+    if (rc == -ENOENT) {
+        shmchop__errf(SERR(seg), "no writer for %s", seg->name);
+        return SHMCHOP_E_NO_WRITER;
+    }
+    if (rc != 0)
+        return rc;
+    if (warned)
+        warn(st, w);
+    rc = shmchop__mutex_open(&seg->info_mx, seg->names.info_mutex, true, seg->o.mode,
+                             seg->o.lock_timeout_ms, SERR(seg));
+    if (rc != 0)
+        goto fail;
+    rc = shmchop__mutex_lock(&seg->info_mx, seg->o.lock_timeout_ms, &ls, SERR(seg));
+    note_lock(seg, st, &ls, rc);
+    if (rc != 0)
+        goto fail;
+    rc = attach_locked(seg, st);
+    shmchop__mutex_unlock(&seg->info_mx, NULL, 0);
+    if (rc != 0)
+        goto fail;
+    rc = shmchop__mutex_open(&seg->data_mx, seg->names.data_mutex, true, seg->o.mode,
+                             seg->o.lock_timeout_ms, SERR(seg));
+    if (rc != 0)
+        goto fail;
+    seg->attached = true;
+    if (seg->ever_attached)
+        seg->stats.reattach_total++;
+    seg->ever_attached = true;
+    seg->next_probe_ns = shmchop__now_ns() + (uint64_t)seg->o.probe_interval_ms * 1000000u;
+    st->attached = true;
+    return 0;
+fail:
+    drop(seg);
+    return rc;
+}
+
+/* R2.7: the info object, checked before every read. The inner mutex is
+ * enough when nobody holds the R2.1 lock (see shmchop__mutex_peek). */
+static int check_info(shmchop_segment *seg, shmchop_segment_status *st, bool *moved)
+{
+    shmchop__lock_stats ls = { 0 };
+    shmchop__info_view v;
+    char pf[SHMCHOP_POSTFIX_SIZE];
+    bool got, peeked;
+    int rc;
+
+    *moved = false;
+    rc = shmchop__mutex_peek(&seg->info_mx, seg->o.lock_timeout_ms, &ls, &got, SERR(seg));
+    note_lock(seg, st, &ls, rc);
+    if (rc != 0)
+        return rc;
+    peeked = got;
+    if (!peeked) {
+        rc = shmchop__mutex_lock(&seg->info_mx, seg->o.lock_timeout_ms, &ls, SERR(seg));
+        note_lock(seg, st, &ls, rc);
+        if (rc != 0)
+            return rc;
+    }
+    shmchop__info_read(&seg->info, &v);
+    /* A peer restarted on the same info object clears supported: say
+     * again that we follow postfixes. */
+    if (v.magic == SHMCHOP_INFO_MAGIC && !v.supported)
+        seg->info.obj->supported = true;
+    if (peeked)
+        shmchop__mutex_peek_end(&seg->info_mx);
+    else
+        shmchop__mutex_unlock(&seg->info_mx, NULL, 0);
+    if (v.magic != SHMCHOP_INFO_MAGIC) {
+        shmchop__errf(SERR(seg), "%s: magicNumber changed to 0x%08X", seg->info.name,
+                      (unsigned)v.magic);
+        return SHMCHOP_E_BAD_INFO;
+    }
+    if (v.detach) {
+        shmchop__errf(SERR(seg), "%s: writer detached", seg->info.name);
+        return SHMCHOP_E_DETACHED;
+    }
+    /* Compared after normalising: bytes after the NUL do not count. */
+    if ((rc = shmchop__postfix_take(v.postfix_raw, pf, seg->info.name, SERR(seg))) != 0)
+        return rc;
+    if (strcmp(pf, seg->postfix) != 0)
+        *moved = true;
+    return 0;
+}
+
+/* Every probe_interval_ms: did somebody unlink or truncate the objects
+ * under our mappings (gc, a fault, a crash and a cleanup)? fstat is a
+ * system call, hence the rate limit. Returns true when they did. */
+static bool objects_vanished(shmchop_segment *seg)
+{
+    struct stat sb;
+
+    if (fstat(seg->info.fd, &sb) != 0 || sb.st_nlink == 0) {
+        shmchop__errf(SERR(seg), "%s: info object vanished", seg->info.name);
+        return true;
+    }
+    if (fstat(seg->data_fd, &sb) != 0 || sb.st_nlink == 0) {
+        shmchop__errf(SERR(seg), "%s: data object vanished", seg->names.data);
+        return true;
+    }
+    if ((uint64_t)sb.st_size < seg->map_size) {
+        shmchop__errf(SERR(seg), "%s: data object shrank from %zu to %lld bytes", seg->names.data,
+                      seg->map_size, (long long)sb.st_size);
+        return true;
+    }
+    return false;
+}
+
+enum copy_state { C_OK, C_ODD, C_CHANGED, C_NOEXT, C_SHORT };
+
+struct copy_ctx {
+    const unsigned char *src;
+    size_t map;
+    unsigned char *dst;
+    size_t n;          /* bytes copied */
+    int32_t size_field;
+    uint64_t s1, s2;
+    enum copy_state state;
+};
+
+/* Bytes to copy for a header size field: the image, clamped to the object;
+ * an absurd size still gets the header copied, for the parser to report. */
+static size_t copy_len(int32_t size, size_t map, bool *short_)
+{
+    *short_ = false;
+    if (size < SHMCHOP_HEADER_SIZE)
+        return map < SHMCHOP_HEADER_SIZE ? map : SHMCHOP_HEADER_SIZE;
+    if ((uint64_t)size > map) {
+        *short_ = true;
+        return map;
+    }
+    return (size_t)size;
+}
+
+static void seq_copy_fn(void *arg)
+{
+    struct copy_ctx *c = arg;
+    const uint64_t *seqp = (const uint64_t *)(c->src + SHMCHOP_OFF_EXT_SEQ);
+    const size_t head = SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE;
+    bool short_;
+
+    /* Without the block, offset 48 is somebody's data, not a seq: leave
+     * at once for the mutex (the copy re-checks the magic below). */
+    if (__atomic_load_n((const uint32_t *)(c->src + SHMCHOP_OFF_EXT_MAGIC), __ATOMIC_RELAXED) !=
+        SHMCHOP_EXT_MAGIC) {
+        c->state = C_NOEXT;
+        return;
+    }
+    c->s1 = __atomic_load_n(seqp, __ATOMIC_ACQUIRE); /* R1 */
+    if (c->s1 & 1) {
+        c->state = C_ODD;
+        return;
+    }
+    memcpy(c->dst, c->src, head); /* R2, first part */
+    c->size_field = (int32_t)le32(c->dst + SHMCHOP_OFF_SIZE);
+    if (le32(c->dst + SHMCHOP_OFF_EXT_MAGIC) != SHMCHOP_EXT_MAGIC || c->size_field < (int32_t)head) {
+        c->state = C_NOEXT;
+        return;
+    }
+    c->n = copy_len(c->size_field, c->map, &short_);
+    memcpy(c->dst + head, c->src + head, c->n - head); /* R2, the rest */
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);            /* R3 */
+    c->s2 = __atomic_load_n(seqp, __ATOMIC_RELAXED);   /* R4 */
+    if (c->s1 != c->s2) {
+        c->state = C_CHANGED;
+        return;
+    }
+    memcpy(c->dst + SHMCHOP_OFF_EXT_SEQ, &c->s1, sizeof(c->s1));
+    c->state = short_ ? C_SHORT : C_OK;
+}
+
+static void locked_copy_fn(void *arg)
+{
+    struct copy_ctx *c = arg;
+    bool short_;
+
+    memcpy(c->dst, c->src, SHMCHOP_HEADER_SIZE);
+    c->size_field = (int32_t)le32(c->dst + SHMCHOP_OFF_SIZE);
+    c->n = copy_len(c->size_field, c->map, &short_);
+    if (c->n > SHMCHOP_HEADER_SIZE)
+        memcpy(c->dst + SHMCHOP_HEADER_SIZE, c->src + SHMCHOP_HEADER_SIZE,
+               c->n - SHMCHOP_HEADER_SIZE);
+    c->state = short_ ? C_SHORT : C_OK;
+}
+
+static void retry_pause(unsigned attempt)
+{
+    /* Spin briefly (the writer is mid-copy, typically microseconds), then
+     * give the CPU away so a preempted writer can finish. */
+    if (attempt < 6) {
+        for (unsigned i = 0; i < (8u << attempt); i++)
+            cpu_relax();
+    } else {
+        sched_yield();
+    }
+}
+
+static int gone(shmchop_segment *seg)
+{
+    seg->stats.sigbus_total++;
+    shmchop__errf(SERR(seg), "%s: data object was truncated under the reader", seg->names.data);
+    return SHMCHOP_E_SEGMENT_GONE;
+}
+
+/* R1.17: the sequence lock. Returns 0 with c->state C_OK/C_SHORT, 1 when
+ * the caller must take the mutex instead, or an error. */
+static int copy_seq(shmchop_segment *seg, struct copy_ctx *c, shmchop_segment_status *st)
+{
+    for (unsigned attempt = 0; attempt < seg->o.seq_retries; attempt++) {
+        if (shmchop__guarded(seg->data, seg->map_size, seq_copy_fn, c) != 0)
+            return gone(seg);
+        if (c->state == C_OK || c->state == C_SHORT)
+            return 0;
+        if (c->state == C_NOEXT)
+            return 1;
+        st->torn_retries++;
+        seg->stats.torn_retries_total++;
+        retry_pause(attempt);
+    }
+    seg->stats.seq_fallbacks_total++;
+    return 1;
+}
+
+/* R2.9: under the data mutex, bounded wait. */
+static int copy_locked(shmchop_segment *seg, struct copy_ctx *c, shmchop_segment_status *st)
+{
+    shmchop__lock_stats ls = { 0 };
+    int rc = shmchop__mutex_lock(&seg->data_mx, seg->o.lock_timeout_ms, &ls, SERR(seg));
+
+    note_lock(seg, st, &ls, rc);
+    if (rc != 0)
+        return rc;
+    rc = shmchop__guarded(seg->data, seg->map_size, locked_copy_fn, c);
+    shmchop__mutex_unlock(&seg->data_mx, NULL, 0);
+    return rc != 0 ? gone(seg) : 0;
+}
+
+static int copy_out(shmchop_segment *seg, void *buf, size_t *len, shmchop_segment_status *st)
+{
+    struct copy_ctx c = { .src = seg->data, .map = seg->map_size, .dst = buf };
+    int rc = 1;
+
+    if (!seg->o.no_seqlock && seg->map_size >= SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE) {
+        rc = copy_seq(seg, &c, st);
+        if (rc < 0)
+            return rc;
+        st->seqlock = rc == 0;
+    }
+    if (rc == 1 && (rc = copy_locked(seg, &c, st)) != 0)
+        return rc;
+    if (c.state == C_SHORT) {
+        shmchop__errf(SERR(seg), "%s: image size %d exceeds the object's %zu bytes",
+                      seg->names.data, c.size_field, seg->map_size);
+        return SHMCHOP_E_SEGMENT_SHORT;
+    }
+    const unsigned char *d = buf;
+    st->has_ext = c.n >= SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE &&
+                  le32(d + SHMCHOP_OFF_EXT_MAGIC) == SHMCHOP_EXT_MAGIC;
+    st->seq = st->has_ext ? le64(d + SHMCHOP_OFF_EXT_SEQ) : 0;
+    if (st->has_ext && !st->seqlock && (st->seq & 1)) {
+        /* Under the mutex, yet mid-change: the writer died while writing
+         * (its lock was broken) or writes without the lock. */
+        shmchop__errf(SERR(seg), "%s: seq %llu is odd: the image was left half-written",
+                      seg->names.data, (unsigned long long)st->seq);
+        return SHMCHOP_E_TORN;
+    }
+    *len = c.n;
+    return 0;
+}
+
+/* R2.7b: liveness from the block's pid and heartbeat; kill(pid, 0) at most
+ * every probe_interval_ms, or at once when the pid changes. */
+static void update_alive(shmchop_segment *seg, const unsigned char *d, uint64_t now,
+                         shmchop_segment_status *st)
+{
+    if (!st->has_ext) {
+        st->writer_alive = -1;
+        seg->stats.writer_pid = 0;
+        return;
+    }
+    uint32_t pid = le32(d + SHMCHOP_OFF_EXT_PID);
+    uint64_t hb = le64(d + SHMCHOP_OFF_EXT_HEARTBEAT);
+    if (pid != seg->probe_pid || now >= seg->next_pid_probe_ns) {
+        seg->probe_alive = shmchop__pid_alive(pid, 0);
+        seg->probe_pid = pid;
+        seg->next_pid_probe_ns = now + (uint64_t)seg->o.probe_interval_ms * 1000000u;
+    }
+    int alive = seg->probe_alive;
+    if (hb != 0 && alive != 0) {
+        bool stale = now > hb && now - hb > (uint64_t)seg->o.heartbeat_timeout_ms * 1000000u;
+        alive = stale ? 0 : 1;
+    }
+    st->writer_alive = alive;
+    seg->stats.writer_pid = pid;
+    if (st->seq != seg->stats.seq || seg->stats.seq_change_ns == 0) {
+        seg->stats.seq = st->seq;
+        seg->stats.seq_change_ns = now;
+    }
+}
+
+static void status_reset(shmchop_segment_status *st, int alive)
+{
+    st->code = 0;
+    st->message[0] = '\0';
+    st->n_warnings = 0;
+    st->warning[0] = '\0';
+    st->attached = false;
+    st->seqlock = false;
+    st->has_ext = false;
+    st->seq = 0;
+    st->torn_retries = 0;
+    st->lock_wait_ms = 0;
+    st->writer_alive = alive;
+}
+
+/* Make sure we are attached to the writer's current data object. */
+static int ensure_attached(shmchop_segment *seg, uint64_t now, shmchop_segment_status *st)
+{
+    bool moved = false;
+    int rc;
+
+    if (!seg->attached)
+        return attach(seg, st);
+    if ((rc = check_info(seg, st, &moved)) != 0)
+        return rc;
+    if (!moved && now >= seg->next_probe_ns) {
+        seg->next_probe_ns = now + (uint64_t)seg->o.probe_interval_ms * 1000000u;
+        if (objects_vanished(seg)) {
+            /* A resize may have unlinked the old object just after the
+             * check above: ask the info once more before calling it gone. */
+            char why[SHMCHOP_MESSAGE_MAX];
+            snprintf(why, sizeof(why), "%s", seg->errmsg);
+            if ((rc = check_info(seg, st, &moved)) != 0)
+                return rc;
+            if (!moved) {
+                /* An error for this cook; the next attaches from scratch
+                 * (R2.7a). */
+                snprintf(seg->errmsg, sizeof(seg->errmsg), "%s", why);
+                drop(seg);
+                return SHMCHOP_E_SEGMENT_GONE;
+            }
+        }
+    }
+    return moved ? attach(seg, st) : 0;
+}
+
+static int do_read(shmchop_segment *seg, void *buf, size_t cap, size_t *len,
+                   shmchop_segment_status *st)
+{
+    uint64_t now = shmchop__now_ns();
+    int rc;
+
+    *len = 0;
+    seg->errmsg[0] = '\0';
+    rc = ensure_attached(seg, now, st);
+    if (rc == 0 && cap < seg->map_size) {
+        *len = seg->map_size;
+        shmchop__errf(SERR(seg), "%s: buffer of %zu bytes, %zu needed", seg->names.data, cap,
+                      seg->map_size);
+        return -ENOBUFS;
+    }
+    if (rc == 0)
+        rc = copy_out(seg, buf, len, st);
+    if (rc == 0) {
+        update_alive(seg, buf, now, st);
+        return 0;
+    }
+    if (rc == SHMCHOP_E_NO_WRITER || rc == SHMCHOP_E_DETACHED)
+        st->writer_alive = 0;
+    /* A lock timeout says nothing about the attachment; anything else
+     * makes the next read start from scratch (R2.7a). */
+    if (rc != SHMCHOP_E_LOCK_TIMEOUT)
+        drop(seg);
+    return rc;
+}
+
+int shmchop_segment_read(shmchop_segment *seg, void *buf, size_t cap, size_t *len,
+                         shmchop_segment_status *st)
+{
+    shmchop_segment_status local;
+    size_t n = 0;
+    int rc;
+
+    if (!st)
+        st = &local;
+    status_reset(st, seg->stats.writer_alive);
+    rc = do_read(seg, buf, cap, &n, st);
+    if (len)
+        *len = n;
+    st->code = rc;
+    if (rc != 0)
+        snprintf(st->message, sizeof(st->message), "%s", seg->errmsg);
+    seg->stats.reads_total++;
+    if (rc != 0)
+        seg->stats.reads_failed_total++;
+    seg->stats.writer_alive = st->writer_alive;
+    seg->stats.lock_wait_ms = st->lock_wait_ms;
+    if (st->lock_wait_ms > seg->stats.lock_wait_ms_max)
+        seg->stats.lock_wait_ms_max = st->lock_wait_ms;
+    return rc;
+}
+
+int shmchop_segment_read_owned(shmchop_segment *seg, const void **image, size_t *len,
+                               shmchop_segment_status *st)
+{
+    size_t n = 0;
+    int rc;
+
+    *image = NULL;
+    *len = 0;
+    for (int round = 0; round < 3; round++) {
+        rc = shmchop_segment_read(seg, seg->own, seg->own_cap, &n, st);
+        if (rc != -ENOBUFS)
+            break;
+        /* Grows only when a (re)attachment maps a larger object. */
+        unsigned char *p = realloc(seg->own, n);
+        if (!p)
+            return -ENOMEM;
+        seg->own = p;
+        seg->own_cap = n;
+    }
+    if (rc == 0) {
+        *image = seg->own;
+        *len = n;
+    }
+    return rc;
+}
+
+size_t shmchop_segment_capacity(const shmchop_segment *seg)
+{
+    return seg->attached ? seg->map_size : 0;
+}
+
+const char *shmchop_segment_name(const shmchop_segment *seg)
+{
+    return seg->name;
+}
+
+const char *shmchop_segment_errmsg(const shmchop_segment *seg)
+{
+    return seg->errmsg;
+}
+
+void shmchop_segment_get_stats(const shmchop_segment *seg, shmchop_segment_stats *st)
+{
+    *st = seg->stats;
+    st->attached = seg->attached;
+    st->mapped_size = seg->attached ? seg->map_size : 0;
+    memcpy(st->postfix, seg->postfix, sizeof(st->postfix));
+    memcpy(st->data_name, seg->names.data, sizeof(st->data_name));
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/* The info object (SPEC 2.2, R2.4-R2.8) and the writer's liveness mark: private interface. */
+#ifndef SHMCHOP_SHM_INFO_H
+#define SHMCHOP_SHM_INFO_H
+
+#include <shmchop/segment.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The object in shared memory, in the platform's C ABI (44 bytes on
+ * x86-64: supported at 8, namePostFix at 9, detach at 41). */
+struct shmchop__info_obj {
+    int32_t magic;   /* SHMCHOP_INFO_MAGIC */
+    int32_t version; /* SHMCHOP_INFO_VERSION */
+    bool supported;  /* a reader that understands postfixes is attached */
+    char postfix[SHMCHOP_POSTFIX_SIZE];
+    bool detach;     /* the writer is gone */
+};
+
+/* The fields copied out (under the info mutex), not yet trusted. */
+typedef struct shmchop__info_view {
+    int32_t magic;
+    int32_t version;
+    bool supported;
+    bool detach;
+    char postfix_raw[SHMCHOP_POSTFIX_SIZE];
+} shmchop__info_view;
+
+/* A handle on one info object. */
+typedef struct shmchop__info {
+    struct shmchop__info_obj *obj; /* NULL when not open */
+    int fd;                        /* kept open: the writer's OFD lock, the
+                                      reader's unlink check */
+    char name[SHMCHOP_SHM_OBJ_NAME_SIZE];
+} shmchop__info;
+
+/*
+ * Writer: create the info object with O_EXCL (-EEXIST when it exists),
+ * take the OFD write lock that marks a live writer of this project (held
+ * until the descriptor closes, also on SIGKILL), set the mode, size it
+ * and map it. The fields are left zero for the caller to set under the
+ * info mutex.
+ */
+int shmchop__info_create(shmchop__info *in, const char *name, unsigned mode, char *err,
+                         size_t errlen);
+
+/*
+ * Open an existing info object read-write. Returns 0, -ENOENT, or
+ * SHMCHOP_E_NOT_READY when it is still smaller than the struct (being
+ * created). With checks, applies the R2.11 checks: a warning is returned
+ * through *warned/warn (or SHMCHOP_E_UNSAFE_OBJECT with strict).
+ */
+int shmchop__info_open(shmchop__info *in, const char *name, bool checks, bool strict,
+                       unsigned *warned, char *warn, size_t warnlen, char *err, size_t errlen);
+
+void shmchop__info_close(shmchop__info *in);
+
+/* Copy the fields out / set them; the caller holds the info mutex. */
+void shmchop__info_read(const shmchop__info *in, shmchop__info_view *v);
+void shmchop__info_init_fields(shmchop__info *in);
+
+/* 1 when another open file description holds the writer's OFD lock on
+ * fd (a live writer of this project), 0 when not, -errno on failure. */
+int shmchop__info_held(int fd);
+
+/*
+ * Read the extension block's writer_pid from a data object by name,
+ * without the data mutex (a single aligned word; a torn value only makes
+ * a liveness answer wrong once). *pid = 0 when the image has no block.
+ * *size gets the object's size. Returns 0, -ENOENT or -errno.
+ */
+int shmchop__data_ext_pid(const char *data_name, uint32_t *pid, uint64_t *size);
+
+#endif

@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: MIT */
+/* The shared mutex object: create/open race, bounded R2.1 lock, dead-holder repair (R2.1-R2.3c). */
+#include "shm_mutex.h"
+
+#include "shm_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The layout is part of the contract with the compatible peer (SPEC 2.1). */
+#if defined(__x86_64__) && defined(__GLIBC__)
+_Static_assert(offsetof(struct shmchop__mutex_obj, c.cond) == 40, "cond at 40 (SPEC 2.1)");
+_Static_assert(offsetof(struct shmchop__mutex_obj, c.locked) == 88, "locked at 88 (SPEC 2.1)");
+_Static_assert(sizeof(struct shmchop__mutex_compat) == SHMCHOP_SHM_MUTEX_COMPAT_SIZE,
+               "the peer's struct is 96 bytes (SPEC 2.1)");
+_Static_assert(offsetof(struct shmchop__mutex_obj, holder_pid) == SHMCHOP_SHM_MUTEX_COMPAT_SIZE,
+               "holder pid at 96 (R2.3a)");
+_Static_assert(offsetof(struct shmchop__mutex_obj, holder_start) == 104,
+               "holder start time at 104 (R2.3a)");
+_Static_assert(sizeof(struct shmchop__mutex_obj) == SHMCHOP_SHM_MUTEX_SIZE, "128 bytes (R2.3a)");
+#endif
+
+/*
+ * How a half-made object is told from a ready one (R2.2).
+ *
+ * The creator opens with O_CREAT|O_EXCL, so exactly one process creates.
+ * Until it has called ftruncate() the object has size 0; after that it
+ * reads as zeros until pthread_mutex_init()/pthread_cond_init() are done.
+ * For our 128-byte objects the creator writes `init_magic` last, with a
+ * release store, and openers acquire-load it: seeing the magic guarantees
+ * seeing the initialised mutex and cond. An opener waits (bounded) while
+ * the size is 0 or the magic is missing; `creator_pid`, written before the
+ * initialisation, lets it give up at once when the creator died half-way.
+ *
+ * The compatible peer's 96-byte objects carry no marker: a sized one is
+ * assumed initialised. The peer's own window (between its ftruncate and
+ * its pthread_mutex_init) cannot be detected; it is short and only exists
+ * when the peer creates the object, which it does at its own start.
+ */
+
+/* A back-off step: 20 us doubling to 1 ms (R2.3c: poll, never sleep on cond). */
+static uint64_t backoff_next(uint64_t step)
+{
+    return step >= 500000u ? 1000000u : step * 2;
+}
+
+static void mutex_init_obj(struct shmchop__mutex_obj *o)
+{
+    pthread_mutexattr_t ma;
+    pthread_condattr_t ca;
+
+    o->creator_pid = shmchop__self_pid();
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&o->c.mutex, &ma);
+    pthread_mutexattr_destroy(&ma);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
+    pthread_cond_init(&o->c.cond, &ca);
+    pthread_condattr_destroy(&ca);
+    o->c.locked = false;
+    o->holder_pid = 0;
+    o->holder_start = 0;
+    __atomic_store_n(&o->init_magic, SHMCHOP__MUTEX_READY, __ATOMIC_RELEASE);
+}
+
+/* We won the O_EXCL race: size, map and initialise; on failure unlink what
+ * we made, so nobody waits for it. */
+static int create_obj(shmchop__mutex *m, int fd, unsigned mode, char *err, size_t errlen)
+{
+    void *p;
+
+    if (fchmod(fd, (mode_t)mode) != 0 || ftruncate(fd, SHMCHOP_SHM_MUTEX_SIZE) != 0)
+        goto fail;
+    p = mmap(NULL, SHMCHOP_SHM_MUTEX_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        goto fail;
+    m->obj = p;
+    m->map_size = SHMCHOP_SHM_MUTEX_SIZE;
+    m->ours = true;
+    mutex_init_obj(m->obj);
+    return 0;
+fail:;
+    int e = -errno;
+    shm_unlink(m->name);
+    shmchop__errf(err, errlen, "%s: cannot create: %s", m->name, strerror(-e));
+    return e;
+}
+
+/* Somebody else created it: wait (bounded) until it is sized and ready. */
+static int attach_obj(shmchop__mutex *m, int fd, uint64_t deadline, char *err, size_t errlen)
+{
+    uint64_t step = 20000;
+    struct stat sb;
+
+    for (;;) {
+        if (fstat(fd, &sb) != 0)
+            return -errno;
+        if (sb.st_size != 0)
+            break;
+        if (shmchop__now_ns() >= deadline) {
+            shmchop__errf(err, errlen, "%s: still has size 0 (being created?)", m->name);
+            return SHMCHOP_E_NOT_READY;
+        }
+        shmchop__sleep_ns(step);
+        step = backoff_next(step);
+    }
+    if (!S_ISREG(sb.st_mode) || sb.st_size < SHMCHOP_SHM_MUTEX_COMPAT_SIZE) {
+        shmchop__errf(err, errlen, "%s: size %lld is no shared mutex (96 or 128 bytes)", m->name,
+                      (long long)sb.st_size);
+        return SHMCHOP_E_UNSAFE_OBJECT;
+    }
+    m->ours = sb.st_size >= SHMCHOP_SHM_MUTEX_SIZE;
+    m->map_size = m->ours ? SHMCHOP_SHM_MUTEX_SIZE : SHMCHOP_SHM_MUTEX_COMPAT_SIZE;
+    void *p = mmap(NULL, m->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        return -errno;
+    m->obj = p;
+    if (!m->ours)
+        return 0;
+    while (__atomic_load_n(&m->obj->init_magic, __ATOMIC_ACQUIRE) != SHMCHOP__MUTEX_READY) {
+        uint32_t creator = __atomic_load_n(&m->obj->creator_pid, __ATOMIC_RELAXED);
+        /* The creator may have finished and exited since the load above:
+         * only a dead creator AND a still missing magic mean half-made. */
+        if (creator != 0 && shmchop__pid_alive(creator, 0) == 0 &&
+            __atomic_load_n(&m->obj->init_magic, __ATOMIC_ACQUIRE) != SHMCHOP__MUTEX_READY) {
+            shmchop__errf(err, errlen, "%s: left half-made by dead pid %u (gc removes it)",
+                          m->name, creator);
+            goto not_ready;
+        }
+        if (shmchop__now_ns() >= deadline) {
+            shmchop__errf(err, errlen, "%s: not initialised after waiting", m->name);
+            goto not_ready;
+        }
+        shmchop__sleep_ns(step);
+        step = backoff_next(step);
+    }
+    return 0;
+not_ready:
+    munmap(m->obj, m->map_size);
+    m->obj = NULL;
+    return SHMCHOP_E_NOT_READY;
+}
+
+int shmchop__mutex_open(shmchop__mutex *m, const char *name, bool create, unsigned mode,
+                        unsigned timeout_ms, char *err, size_t errlen)
+{
+    uint64_t deadline;
+    int rc = -ENOENT;
+
+    memset(m, 0, sizeof(*m));
+    snprintf(m->name, sizeof(m->name), "%s", name);
+    if (mode == 0)
+        mode = SHMCHOP__DEFAULT_MODE;
+    if (timeout_ms == 0)
+        timeout_ms = SHMCHOP__LOCK_TIMEOUT_MS;
+    deadline = shmchop__now_ns() + (uint64_t)timeout_ms * 1000000u;
+    /* Create-or-open can race with another creator and with gc; a few
+     * rounds settle it. */
+    for (int round = 0; round < 8; round++) {
+        int fd;
+        if (create) {
+            fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
+            if (fd >= 0) {
+                rc = create_obj(m, fd, mode, err, errlen);
+                close(fd);
+                return rc;
+            }
+            if (errno != EEXIST) {
+                rc = -errno;
+                shmchop__errf(err, errlen, "%s: cannot create: %s", name, strerror(errno));
+                return rc;
+            }
+        }
+        fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+        if (fd < 0) {
+            rc = -errno;
+            if (errno == ENOENT && create)
+                continue; /* unlinked between our two opens: create it */
+            shmchop__errf(err, errlen, "%s: cannot open: %s", name, strerror(errno));
+            return rc;
+        }
+        rc = attach_obj(m, fd, deadline, err, errlen);
+        close(fd);
+        return rc;
+    }
+    shmchop__errf(err, errlen, "%s: keeps vanishing while being opened", name);
+    return rc;
+}
+
+void shmchop__mutex_close(shmchop__mutex *m)
+{
+    if (m->obj)
+        munmap(m->obj, m->map_size);
+    m->obj = NULL;
+    m->held = false;
+}
+
+/* Clear `locked` after a dead owner of the inner mutex (EOWNERDEAD), when
+ * its recorded holder is dead, then make the mutex consistent (R2.3a). */
+static void repair_owner_dead(shmchop__mutex *m, shmchop__lock_stats *ls)
+{
+    struct shmchop__mutex_obj *o = m->obj;
+
+    if (o->c.locked && m->ours && o->holder_pid != 0 &&
+        shmchop__pid_alive(o->holder_pid, o->holder_start) == 0) {
+        o->c.locked = false;
+        o->holder_pid = 0;
+        o->holder_start = 0;
+        if (ls)
+            ls->breaks++;
+    }
+    pthread_mutex_consistent(&o->c.mutex);
+}
+
+/* Take the inner mutex, bounded by timeout_ms. The uncontended case is
+ * one trylock: no system call, not even a clock read. */
+static int inner_lock(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stats *ls, char *err,
+                      size_t errlen)
+{
+    int rc = pthread_mutex_trylock(&m->obj->c.mutex);
+
+    if (rc == EBUSY) {
+        uint64_t deadline = shmchop__now_ns() + (uint64_t)timeout_ms * 1000000u;
+        struct timespec ts = { .tv_sec = (time_t)(deadline / 1000000000u),
+                               .tv_nsec = (long)(deadline % 1000000000u) };
+        rc = pthread_mutex_clocklock(&m->obj->c.mutex, CLOCK_MONOTONIC, &ts);
+    }
+    if (rc == EOWNERDEAD) {
+        repair_owner_dead(m, ls);
+        rc = 0;
+    }
+    if (rc == 0)
+        return 0;
+    if (rc == ETIMEDOUT) {
+        shmchop__errf(err, errlen, "%s: inner mutex stayed busy for %u ms (holder stopped?)",
+                      m->name, timeout_ms);
+        return SHMCHOP_E_LOCK_TIMEOUT;
+    }
+    shmchop__errf(err, errlen, "%s: pthread mutex failed: %s", m->name, strerror(rc));
+    return -rc;
+}
+
+static void inner_unlock(shmchop__mutex *m)
+{
+    pthread_mutex_unlock(&m->obj->c.mutex);
+}
+
+static void set_held(shmchop__mutex *m)
+{
+    struct shmchop__mutex_obj *o = m->obj;
+
+    /* Holder first, then `locked`: a crash in between leaves the lock
+     * free with stale holder fields, which the next locker overwrites. */
+    if (m->ours) {
+        o->holder_pid = shmchop__self_pid();
+        o->holder_start = shmchop__self_start();
+    }
+    o->c.locked = true;
+    m->held = true;
+}
+
+/* Under the inner mutex: break a `locked` whose holder is still the one
+ * found dead outside it. Returns true when the lock is now ours. */
+static bool break_if_same(shmchop__mutex *m, uint32_t pid, uint64_t start)
+{
+    struct shmchop__mutex_obj *o = m->obj;
+
+    if (!o->c.locked)
+        return false;
+    if (o->holder_pid != pid || o->holder_start != start)
+        return false;
+    set_held(m);
+    return true;
+}
+
+/* How often a waiter asks whether the holder is alive (system calls). */
+#define LIVENESS_PERIOD_NS 10000000u
+
+/* One look at `locked` under the inner mutex: 0 taken, 1 held by *pid
+ * (0 unknown) with start time *start, or an error. */
+static int try_take(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stats *ls,
+                    uint32_t *pid, uint64_t *start, char *err, size_t errlen)
+{
+    int rc = inner_lock(m, timeout_ms, ls, err, errlen);
+
+    if (rc != 0)
+        return rc;
+    if (!m->obj->c.locked) {
+        set_held(m);
+        inner_unlock(m);
+        return 0;
+    }
+    *pid = m->ours ? m->obj->holder_pid : 0;
+    *start = m->ours ? m->obj->holder_start : 0;
+    inner_unlock(m);
+    return 1;
+}
+
+/* Liveness costs system calls: asked outside the inner mutex; then, under
+ * it, the lock is broken only if the same holder still has it (R2.3b).
+ * Returns 0 when the lock is now ours, 1 when not, or an error. */
+static int break_if_dead(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stats *ls,
+                         uint32_t pid, uint64_t start, char *err, size_t errlen)
+{
+    int rc;
+
+    if (pid == 0 || shmchop__pid_alive(pid, start) != 0)
+        return 1;
+    if ((rc = inner_lock(m, timeout_ms, ls, err, errlen)) != 0)
+        return rc;
+    bool broke = break_if_same(m, pid, start);
+    inner_unlock(m);
+    if (!broke)
+        return 1;
+    if (ls)
+        ls->breaks++;
+    return 0;
+}
+
+int shmchop__mutex_lock(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stats *ls,
+                        char *err, size_t errlen)
+{
+    uint64_t t0 = 0, deadline = 0, next_check = 0, step = 20000;
+    uint32_t pid = 0;
+    uint64_t start = 0;
+    int rc;
+
+    if (ls)
+        ls->wait_ms = 0;
+    if (timeout_ms == 0)
+        timeout_ms = SHMCHOP__LOCK_TIMEOUT_MS;
+    /* The fast path is one trylock and two plain stores: the clock is
+     * only read once a wait begins. */
+    while ((rc = try_take(m, timeout_ms, ls, &pid, &start, err, errlen)) == 1) {
+        uint64_t now = shmchop__now_ns();
+        if (t0 == 0) {
+            t0 = now;
+            deadline = now + (uint64_t)timeout_ms * 1000000u;
+        }
+        if (now >= next_check) {
+            next_check = now + LIVENESS_PERIOD_NS;
+            if ((rc = break_if_dead(m, timeout_ms, ls, pid, start, err, errlen)) != 1)
+                break;
+        }
+        if (now >= deadline) {
+            if (pid != 0)
+                shmchop__errf(err, errlen, "%s: lock held by pid %u for more than %u ms", m->name,
+                              pid, timeout_ms);
+            else
+                shmchop__errf(err, errlen, "%s: lock held by an unknown holder for more than %u ms",
+                              m->name, timeout_ms);
+            rc = SHMCHOP_E_LOCK_TIMEOUT;
+            break;
+        }
+        shmchop__sleep_ns(step);
+        step = backoff_next(step);
+    }
+    if (ls && t0 != 0)
+        ls->wait_ms = (double)(shmchop__now_ns() - t0) / 1e6;
+    return rc;
+}
+
+int shmchop__mutex_unlock(shmchop__mutex *m, char *err, size_t errlen)
+{
+    struct shmchop__mutex_obj *o = m->obj;
+    int rc;
+
+    if (!m->held)
+        return 0;
+    m->held = false;
+    rc = inner_lock(m, SHMCHOP__LOCK_TIMEOUT_MS, NULL, err, errlen);
+    if (rc != 0)
+        return rc;
+    /* If `gc --break-lock` took the lock from us meanwhile, it is not ours
+     * to clear any more. The peer's objects cannot tell: clear it. */
+    if (!m->ours || o->holder_pid == shmchop__self_pid()) {
+        o->c.locked = false;
+        if (m->ours) {
+            o->holder_pid = 0;
+            o->holder_start = 0;
+        }
+    }
+    /* A compatible peer may sleep on cond (we never do, R2.3c). With no
+     * waiter glibc returns at once, without a system call. */
+    pthread_cond_signal(&o->c.cond);
+    inner_unlock(m);
+    return 0;
+}
+
+int shmchop__mutex_peek(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stats *ls,
+                        bool *got, char *err, size_t errlen)
+{
+    int rc;
+
+    *got = false;
+    if (timeout_ms == 0)
+        timeout_ms = SHMCHOP__LOCK_TIMEOUT_MS;
+    rc = inner_lock(m, timeout_ms, ls, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (m->obj->c.locked) {
+        inner_unlock(m);
+        return 0;
+    }
+    *got = true;
+    return 0;
+}
+
+void shmchop__mutex_peek_end(shmchop__mutex *m)
+{
+    inner_unlock(m);
+}
+
+void shmchop__mutex_state(shmchop__mutex *m, unsigned timeout_ms, shmchop_shm_lock_state *st)
+{
+    memset(st, 0, sizeof(*st));
+    if (!m->obj)
+        return;
+    st->exists = true;
+    st->size = m->map_size;
+    st->ready = true;
+    st->holder_alive = -1;
+    if (inner_lock(m, timeout_ms ? timeout_ms : 100, NULL, NULL, 0) != 0) {
+        st->locked = true; /* the inner mutex is stuck: report as held */
+        return;
+    }
+    st->locked = m->obj->c.locked;
+    uint64_t start = 0;
+    if (m->ours && st->locked) {
+        st->holder_pid = m->obj->holder_pid;
+        start = m->obj->holder_start;
+    }
+    inner_unlock(m);
+    if (st->holder_pid != 0)
+        st->holder_alive = shmchop__pid_alive(st->holder_pid, start);
+}
+
+int shmchop__mutex_force_unlock(shmchop__mutex *m, unsigned timeout_ms, bool *was_locked,
+                                char *err, size_t errlen)
+{
+    int rc;
+
+    *was_locked = false;
+    rc = inner_lock(m, timeout_ms ? timeout_ms : SHMCHOP__LOCK_TIMEOUT_MS, NULL, err, errlen);
+    if (rc != 0)
+        return rc;
+    *was_locked = m->obj->c.locked;
+    m->obj->c.locked = false;
+    if (m->ours) {
+        m->obj->holder_pid = 0;
+        m->obj->holder_start = 0;
+    }
+    pthread_cond_signal(&m->obj->c.cond);
+    inner_unlock(m);
+    return 0;
+}
