@@ -215,9 +215,18 @@ static bool read_failure_is_finding(int code)
 /* The R2.11 findings of the attach (warnings without --strict). */
 static void add_object_warnings(shmchop_diag *d, const shmchop_segment_status *st)
 {
-    for (unsigned i = 0; i < st->n_warnings; i++)
-        diag_add(d, false, SHMCHOP_E_UNSAFE_OBJECT, "R2.11", "mode",
-                 i == 0 ? st->warning : "another object: see the first R2.11 warning");
+    char msg[SHMCHOP_MESSAGE_MAX];
+
+    if (!st->n_warnings)
+        return;
+    /* The read keeps the first message only: one finding says it, and
+     * how many objects had one. */
+    if (st->n_warnings == 1)
+        snprintf(msg, sizeof(msg), "%s", st->warning);
+    else
+        snprintf(msg, sizeof(msg), "%.300s (and %u more object%s)", st->warning,
+                 st->n_warnings - 1, st->n_warnings == 2 ? "" : "s");
+    diag_add(d, false, SHMCHOP_E_UNSAFE_OBJECT, "R2.11", "mode", msg);
 }
 
 /*

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/* The reader object's insides, shared by reader.c (cook) and info.c (info channels). */
+#ifndef SHMCHOP_READER_INTERNAL_H
+#define SHMCHOP_READER_INTERNAL_H
+
+#include <shmchop/image.h>
+#include <shmchop/reader.h>
+#include <shmchop/scope.h>
+#include <shmchop/segment.h>
+
+#include "resample.h"
+#include "timeslice.h"
+
+/* One source: one name of the `name` parameter. */
+typedef struct shmchop__source {
+    char *name;                 /* the Shared Mem Name */
+    char *object;               /* "TouchSHM<name>": names the image in messages */
+    shmchop_segment *seg;       /* live local source, opened on the first live cook */
+    /* this cook's read */
+    const void *img;
+    size_t img_len;
+    shmchop_image_info info;
+    shmchop__view view;
+    /* last successful parse: its names carry over when none are sent (R1.15) */
+    shmchop_chop chop;
+    shmchop__track track;       /* frames seen (committed with the cook) */
+    shmchop__stream stream;     /* time slicing queue (R4.5-R4.7) */
+    float *prev;                /* hold before this slice, per channel (resampling) */
+    size_t prev_cap;
+    float *chunk;               /* this slice before resampling: nch rows of n */
+    size_t chunk_cap;
+    float **chunk_rows;         /* row pointers into chunk (NULL: not selected) */
+    size_t chunk_rows_cap;
+    uint64_t take;              /* this slice's length at the source's rate */
+    shmchop__feed feed;
+    bool live;                  /* the latest read was of a live segment */
+    shmchop_segment_stats seg_stats; /* after the latest live read */
+} shmchop__source;
+
+struct shmchop_reader {
+    shmchop_reader_params p;    /* strings point at the copies below */
+    char *s_name, *s_global, *s_scope, *s_root, *s_table;
+    shmchop_scope *scope;
+    unsigned nsrc;
+    shmchop__source **src;
+
+    shmchop_chop out;           /* the output (R4.3) */
+    shmchop_chop next;          /* the cook builds here, swapped in on success */
+
+    /* merged channels: selection cache and output rows */
+    char *sel_names;            /* every merged name, packed, as last matched */
+    size_t sel_names_len, sel_names_cap;
+    uint32_t sel_total;         /* merged channels */
+    bool *sel;                  /* selected by the scope, per merged channel */
+    size_t sel_cap;
+    uint32_t sel_count;
+    size_t sel_name_bytes;      /* bytes of the selected names */
+    bool sel_valid;
+    float **rows;               /* output row per merged channel, NULL if not selected */
+    size_t rows_cap;
+    double *rates;              /* per source, for R4.9 */
+    shmchop__span *spans;       /* per source, for R4.11 */
+
+    /* timeline (R4.4) */
+    bool tl_started;
+    uint64_t t0_ns;
+    bool ts_have_prev;          /* a time-sliced cook succeeded in this epoch */
+    int64_t ts_prev_frame;
+    bool ts_restart;            /* the next time-sliced cook begins an epoch */
+    uint64_t slice_clipped_total;
+
+    /* the latest cook */
+    uint64_t now_ns;
+    int64_t frame, abs_frame;
+    double ms_into_frame, cook_ms;
+    bool cooked_this_frame;
+    uint64_t total_cooks;
+    uint64_t export_sernum;     /* R4.14: the export module advances it */
+    char err[SHMCHOP_MESSAGE_MAX];
+    shmchop_diag diag;          /* all findings of the latest cook */
+    shmchop_diag pdiag;         /* one parse's findings */
+
+    shmchop_info_channel info[SHMCHOP_INFO_COUNT];
+};
+
+/* Refresh r->info from the reader's state after a cook (info.c). */
+void shmchop__reader_info_fill(shmchop_reader *r);
+
+#endif

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/* Sample-rate match and linear resampling of merged sources (SPEC R4.9-R4.11). */
+#include "resample.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Indices beyond this are refused: they leave room for sums and lengths. */
+#define INDEX_LIMIT 4611686018427387904.0L /* 2^62 */
+
+/* A computed position this close to a whole number is that number. */
+#define SNAP 1e-6L
+
+bool shmchop__rate_equal(double a, double b)
+{
+    double m = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
+    return fabs(a - b) <= 1e-9 * m;
+}
+
+int shmchop__rate_select(const double *rates, unsigned n, shmchop_srselect sel, double *rate,
+                         unsigned *chosen, unsigned *other)
+{
+    unsigned best = 0;
+
+    *chosen = 0;
+    if (other)
+        *other = 0;
+    for (unsigned i = 1; i < n; i++) {
+        if (sel == SHMCHOP_SRSELECT_ERR && !shmchop__rate_equal(rates[i], rates[0])) {
+            if (other)
+                *other = i;
+            *rate = rates[0];
+            return SHMCHOP_E_RATES_DIFFER;
+        }
+        /* Strict comparisons: among equal rates the first one wins. */
+        if ((sel == SHMCHOP_SRSELECT_MAX && rates[i] > rates[best]) ||
+            (sel == SHMCHOP_SRSELECT_MIN && rates[i] < rates[best]))
+            best = i;
+    }
+    *chosen = best;
+    *rate = rates[best];
+    return 0;
+}
+
+/* x rounded down (up when `up`), a near-whole x taken as whole (SNAP). */
+static long double round_snap(long double x, bool up)
+{
+    long double r = roundl(x);
+    if (fabsl(x - r) <= SNAP)
+        return r;
+    return up ? ceill(x) : floorl(x);
+}
+
+/* Index `idx` of a source at src_rate, expressed at `rate` (unrounded). */
+static long double at_rate(int64_t idx, double src_rate, double rate)
+{
+    if (shmchop__rate_equal(src_rate, rate))
+        return (long double)idx;
+    return (long double)idx * (long double)rate / (long double)src_rate;
+}
+
+int shmchop__span_union(const shmchop__span *spans, unsigned n, double rate, int64_t *s0,
+                        uint64_t *length)
+{
+    long double lo = 0, hi = 0, first;
+    bool any = false;
+
+    *s0 = 0;
+    *length = 0;
+    if (n == 0)
+        return 0;
+    for (unsigned i = 0; i < n; i++) {
+        const shmchop__span *s = &spans[i];
+        long double a, b;
+        if (s->length == 0)
+            continue;
+        a = at_rate(s->start, s->rate, rate);
+        /* start + length - 1 cannot wrap: the caller checked start + length. */
+        b = at_rate(s->start + (int64_t)s->length - 1, s->rate, rate);
+        lo = any && lo < a ? lo : a;
+        hi = any && hi > b ? hi : b;
+        any = true;
+    }
+    if (!any) {
+        first = round_snap(at_rate(spans[0].start, spans[0].rate, rate), false);
+        if (!(fabsl(first) < INDEX_LIMIT))
+            return SHMCHOP_E_LIMIT;
+        *s0 = (int64_t)first;
+        return 0;
+    }
+    lo = round_snap(lo, false);
+    hi = round_snap(hi, true);
+    if (!(fabsl(lo) < INDEX_LIMIT) || !(fabsl(hi) < INDEX_LIMIT))
+        return SHMCHOP_E_LIMIT;
+    *s0 = (int64_t)lo;
+    *length = (uint64_t)((int64_t)hi - (int64_t)lo + 1);
+    return 0;
+}
+
+/* Source sample at position i with the holds of R4.10. */
+static float sample_at(const float *src, uint32_t len, const float *before, int64_t i)
+{
+    if (len == 0)
+        return before ? *before : 0.0f;
+    if (i < 0)
+        return before ? *before : src[0];
+    if (i >= (int64_t)len)
+        return src[len - 1];
+    return src[i];
+}
+
+/* Equal rates: output k is source sample out_start + k - src_start. */
+static void shift_row(const float *src, uint32_t src_len, const float *before, int64_t src_start,
+                      int64_t out_start, float *dst, uint32_t out_len)
+{
+    /* Both starts are within +-2^62 (span_union, cursors): no overflow. */
+    int64_t first = out_start - src_start;
+    uint32_t k = 0;
+
+    while (k < out_len && first + (int64_t)k < 0) {
+        dst[k] = sample_at(src, src_len, before, -1);
+        k++;
+    }
+    if (k < out_len && first + (int64_t)k < (int64_t)src_len) {
+        uint64_t from = (uint64_t)(first + (int64_t)k);
+        uint64_t avail = src_len - from;
+        uint32_t n = avail < (uint64_t)(out_len - k) ? (uint32_t)avail : out_len - k;
+        memcpy(dst + k, src + from, (size_t)n * sizeof(float));
+        k += n;
+    }
+    for (; k < out_len; k++)
+        dst[k] = sample_at(src, src_len, before, src_len);
+}
+
+void shmchop__resample_row(const float *src, uint32_t src_len, const float *before,
+                           int64_t src_start, double src_rate, int64_t out_start,
+                           double out_rate, float *dst, uint32_t out_len)
+{
+    long double ratio = (long double)src_rate / (long double)out_rate;
+
+    if (shmchop__rate_equal(src_rate, out_rate)) {
+        shift_row(src, src_len, before, src_start, out_start, dst, out_len);
+        return;
+    }
+    for (uint32_t k = 0; k < out_len; k++) {
+        /* The position relative to src[0]: (out_start + k) / out_rate * src_rate - src_start. */
+        long double pos = (long double)(out_start + (int64_t)k) * ratio - (long double)src_start;
+        long double base = floorl(pos);
+        long double frac = pos - base;
+        int64_t i;
+        float a, b;
+
+        if (base < -1.0L)
+            base = -1.0L, frac = 0;
+        if (base > (long double)src_len)
+            base = (long double)src_len, frac = 0;
+        i = (int64_t)base;
+        a = sample_at(src, src_len, before, i);
+        /* frac == 0 must not touch the neighbour: Inf there would make NaN. */
+        if (frac == 0) {
+            dst[k] = a;
+            continue;
+        }
+        b = sample_at(src, src_len, before, i + 1);
+        /* The weighted form keeps Inf between two Infs (a + (b - a) * f would not). */
+        dst[k] = (float)((long double)a * (1.0L - frac) + (long double)b * frac);
+    }
+}

@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: MIT */
+/* `shmchop-in ls` and `shmchop-in gc`: list and clean the live-segment objects in /dev/shm (SPEC 7, R2.2, R2.3b, R2.8). */
+#include "in_commands.h"
+#include "toolkit.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <shmchop/error.h>
+#include <shmchop/segment.h>
+
+static const char ls_usage[] =
+    "Usage: shmchop-in ls [--json]\n"
+    "\n"
+    "List every Shared Mem Name that has objects in /dev/shm (SPEC section 2):\n"
+    "its state, the writer's pid, and each object's kind, size, mode and owner.\n"
+    "\n"
+    "States: alive (a live writer holds the name), stale (objects of a writer\n"
+    "that is gone: `gc` removes them), idle (only the mutex objects, which a\n"
+    "writer leaves behind on a clean exit, R2.8), unknown.\n"
+    "\n"
+    "  --json   one JSON object: {\"names\": [{\"name\", \"state\", \"writer_pid\",\n"
+    "           \"writer_alive\", \"objects\": [{\"object\", \"kind\", \"size\",\n"
+    "           \"mode\", \"owner\", ...}], ...}]}\n"
+    "\n"
+    "Exit status: 0 listed, 2 usage error or /dev/shm could not be read.\n";
+
+static const char gc_usage[] =
+    "Usage: shmchop-in gc [--dry-run] [--break-lock NAME]... [NAME...]\n"
+    "\n"
+    "Remove the objects nobody uses (SPEC R2.2, R2.8): for each NAME (every name\n"
+    "in /dev/shm when none is given, and no --break-lock either) whose writer is\n"
+    "gone, set detach in its info object so attached readers let go, then unlink\n"
+    "its data objects (stray postfixed ones included), its info object, and its\n"
+    "mutex objects when no live process holds them. A name held by a live\n"
+    "writer is left alone.\n"
+    "\n"
+    "  --dry-run          say what would be removed (or broken), change nothing\n"
+    "  --break-lock NAME  clear the data and info locks of NAME by hand, whoever\n"
+    "                     holds them (R2.3b); repeatable. Without NAME arguments\n"
+    "                     nothing else is collected.\n"
+    "\n"
+    "Exit status: 0 done, 1 something could not be removed or broken, 2 usage\n"
+    "error.\n";
+
+/* ---- ls ---- */
+
+typedef struct ls_ctx {
+    bool json;
+    json_t *names; /* --json: the array being filled */
+    unsigned count;
+    int rc;        /* first failure inside the walk */
+} ls_ctx;
+
+static const char *state_of(const shmchop_shm_status *st)
+{
+    if (st->writer_alive == 1)
+        return "alive";
+    if (st->writer_alive < 0)
+        return "unknown";
+    if (st->info || st->data || st->stray_data)
+        return "stale";
+    return "idle";
+}
+
+/* What stat says about one object in /dev/shm. */
+typedef struct obj_stat {
+    bool ok;
+    uint64_t size;
+    unsigned mode;
+    unsigned uid;
+    char owner[64];
+} obj_stat;
+
+static void stat_object(const char *object, obj_stat *os)
+{
+    char path[SHMCHOP_SHM_OBJ_NAME_SIZE + sizeof(SHMCHOP_SHM_DIR) + 1];
+    struct passwd pw, *res = NULL;
+    char pwbuf[1024];
+    struct stat sb;
+
+    memset(os, 0, sizeof(*os));
+    snprintf(path, sizeof(path), "%s/%s", SHMCHOP_SHM_DIR, object);
+    if (lstat(path, &sb) != 0)
+        return;
+    os->ok = true;
+    os->size = (uint64_t)sb.st_size;
+    os->mode = (unsigned)sb.st_mode & 07777u;
+    os->uid = (unsigned)sb.st_uid;
+    if (getpwuid_r(sb.st_uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
+        snprintf(os->owner, sizeof(os->owner), "%s", pw.pw_name);
+    else
+        snprintf(os->owner, sizeof(os->owner), "%u", os->uid);
+}
+
+/* The objects of one name: kind, object name, and its lock state (mutexes). */
+typedef struct obj_row {
+    const char *kind;
+    const char *object;
+    const shmchop_shm_lock_state *lock; /* NULL for data and info */
+} obj_row;
+
+static unsigned object_rows(const shmchop_shm_status *st, const shmchop_shm_names *nn,
+                            obj_row rows[4])
+{
+    unsigned n = 0;
+
+    if (st->data)
+        rows[n++] = (obj_row){ "data", st->data_name, NULL };
+    if (st->info)
+        rows[n++] = (obj_row){ "info", nn->info, NULL };
+    if (st->data_mutex.exists)
+        rows[n++] = (obj_row){ "data-mutex", nn->data_mutex, &st->data_mutex };
+    if (st->info_mutex.exists)
+        rows[n++] = (obj_row){ "info-mutex", nn->info_mutex, &st->info_mutex };
+    return n;
+}
+
+static const char *alive_word(int alive)
+{
+    return alive == 1 ? "alive" : alive == 0 ? "dead" : "unknown";
+}
+
+/* "locked by pid 12 (dead)", "free", "not initialised" for a mutex row. */
+static void lock_note(const shmchop_shm_lock_state *ls, char *out, size_t len)
+{
+    if (!ls->ready)
+        snprintf(out, len, "not initialised");
+    else if (!ls->locked)
+        snprintf(out, len, "free");
+    else if (ls->holder_pid)
+        snprintf(out, len, "locked by pid %" PRIu32 " (%s)", ls->holder_pid,
+                 alive_word(ls->holder_alive));
+    else
+        snprintf(out, len, "locked (holder unknown)");
+}
+
+static void ls_print_name(const shmchop_shm_status *st, const shmchop_shm_names *nn)
+{
+    obj_row rows[4];
+    unsigned n = object_rows(st, nn, rows);
+    char writer[32], note[96];
+
+    if (st->writer_pid)
+        snprintf(writer, sizeof(writer), "%" PRIu32, st->writer_pid);
+    else
+        snprintf(writer, sizeof(writer), "-");
+    printf("%s  %s  writer %s", st->name, state_of(st), writer);
+    if (st->postfix[0])
+        printf("  postfix %s", st->postfix);
+    if (st->detach)
+        printf("  detach");
+    if (st->stray_data)
+        printf("  %u stray data object%s", st->stray_data, st->stray_data == 1 ? "" : "s");
+    putchar('\n');
+    for (unsigned i = 0; i < n; i++) {
+        obj_stat os;
+        stat_object(rows[i].object, &os);
+        note[0] = '\0';
+        if (rows[i].lock)
+            lock_note(rows[i].lock, note, sizeof(note));
+        if (!os.ok) {
+            printf("  %-10s %s  (vanished)\n", rows[i].kind, rows[i].object);
+            continue;
+        }
+        printf("  %-10s %10" PRIu64 "  %04o  %-8s  %s%s%s\n", rows[i].kind, os.size, os.mode,
+               os.owner, rows[i].object, *note ? "  " : "", note);
+    }
+}
+
+static json_t *ls_json_object(const obj_row *row)
+{
+    json_t *o = json_object();
+    obj_stat os;
+    char mode[8];
+
+    if (!o)
+        return NULL;
+    stat_object(row->object, &os);
+    snprintf(mode, sizeof(mode), "%04o", os.mode);
+    if (tk_json_set(o, "object", tk_json_str(row->object)) ||
+        tk_json_set(o, "kind", json_string(row->kind)) ||
+        tk_json_set(o, "exists", json_boolean(os.ok)) ||
+        tk_json_set(o, "size", os.ok ? tk_json_u64(os.size) : json_null()) ||
+        tk_json_set(o, "mode", os.ok ? json_string(mode) : json_null()) ||
+        tk_json_set(o, "uid", os.ok ? json_integer(os.uid) : json_null()) ||
+        tk_json_set(o, "owner", os.ok ? tk_json_str(os.owner) : json_null()))
+        goto fail;
+    if (row->lock &&
+        (tk_json_set(o, "ready", json_boolean(row->lock->ready)) ||
+         tk_json_set(o, "locked", json_boolean(row->lock->locked)) ||
+         tk_json_set(o, "holder_pid",
+                     row->lock->holder_pid ? json_integer(row->lock->holder_pid) : json_null()) ||
+         tk_json_set(o, "holder_alive", json_integer(row->lock->holder_alive))))
+        goto fail;
+    return o;
+fail:
+    json_decref(o);
+    return NULL;
+}
+
+static json_t *ls_json_name(const shmchop_shm_status *st, const shmchop_shm_names *nn)
+{
+    json_t *o = json_object(), *objs = json_array();
+    obj_row rows[4];
+    unsigned n = object_rows(st, nn, rows);
+
+    if (!o || !objs)
+        goto fail;
+    for (unsigned i = 0; i < n; i++)
+        if (tk_json_append(objs, ls_json_object(&rows[i])))
+            goto fail;
+    if (tk_json_set(o, "name", tk_json_str(st->name)) ||
+        tk_json_set(o, "state", json_string(state_of(st))) ||
+        tk_json_set(o, "writer_pid", st->writer_pid ? json_integer(st->writer_pid) : json_null()) ||
+        tk_json_set(o, "writer_alive", json_integer(st->writer_alive)) ||
+        tk_json_set(o, "info_valid", json_boolean(st->info_valid)) ||
+        tk_json_set(o, "supported", json_boolean(st->supported)) ||
+        tk_json_set(o, "detach", json_boolean(st->detach)) ||
+        tk_json_set(o, "postfix", tk_json_str(st->postfix)) ||
+        tk_json_set(o, "data_size", st->data ? tk_json_u64(st->data_size) : json_null()) ||
+        tk_json_set(o, "stray_data", json_integer(st->stray_data)))
+        goto fail;
+    if (tk_json_set(o, "objects", objs))
+        goto fail_o;
+    return o;
+fail:
+    json_decref(objs);
+fail_o:
+    json_decref(o);
+    return NULL;
+}
+
+static int ls_one(const shmchop_shm_status *st, void *arg)
+{
+    ls_ctx *c = arg;
+    shmchop_shm_names nn;
+
+    if (shmchop_shm_names_make(st->name, st->postfix, &nn, NULL, 0) != 0 &&
+        shmchop_shm_names_make(st->name, NULL, &nn, NULL, 0) != 0)
+        return 0; /* cannot happen: the walk only yields valid names */
+    c->count++;
+    if (!c->json) {
+        ls_print_name(st, &nn);
+        return 0;
+    }
+    if (tk_json_append(c->names, ls_json_name(st, &nn))) {
+        c->rc = -ENOMEM;
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static int ls_parse(int argc, char **argv, bool *json)
+{
+    static const struct option opts[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            *json = true;
+            break;
+        case 'h':
+            fputs(ls_usage, stdout);
+            return -1;
+        default:
+            return tk_getopt_error(c, argv);
+        }
+    }
+    if (optind < argc)
+        return tk_usage_error("unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+int in_ls_main(int argc, char **argv)
+{
+    ls_ctx c = { 0 };
+    char err[SHMCHOP_MESSAGE_MAX];
+    json_t *root = NULL;
+    int rc = ls_parse(argc, argv, &c.json);
+
+    if (rc)
+        return rc < 0 ? TK_EXIT_OK : rc;
+    if (c.json) {
+        root = json_object();
+        c.names = json_array();
+        if (!root || !c.names || tk_json_set(root, "names", c.names)) {
+            json_decref(root);
+            tk_error("out of memory");
+            return TK_EXIT_USAGE;
+        }
+    }
+    err[0] = '\0';
+    rc = shmchop_shm_list(ls_one, &c, err, sizeof(err));
+    if (rc) {
+        tk_error("%s", *err ? err : shmchop_strerror(rc));
+        json_decref(root);
+        return TK_EXIT_USAGE;
+    }
+    if (c.json) {
+        rc = tk_json_print(root);
+        json_decref(root);
+        if (rc) {
+            tk_error("out of memory or write error printing JSON");
+            return TK_EXIT_USAGE;
+        }
+    } else if (c.count == 0) {
+        printf("no shared memory CHOP objects in %s\n", SHMCHOP_SHM_DIR);
+    }
+    return TK_EXIT_OK;
+}
+
+/* ---- gc ---- */
+
+typedef struct name_list {
+    char **v;
+    size_t n, cap;
+} name_list;
+
+static int names_add(name_list *l, const char *name)
+{
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 16;
+        char **p = realloc(l->v, nc * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        l->v = p;
+        l->cap = nc;
+    }
+    if (!(l->v[l->n] = strdup(name)))
+        return -ENOMEM;
+    l->n++;
+    return 0;
+}
+
+static void names_free(name_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+}
+
+static int collect_name(const shmchop_shm_status *st, void *arg)
+{
+    return names_add(arg, st->name);
+}
+
+typedef struct gc_args {
+    bool dry_run;
+    const char **break_names;
+    size_t n_break;
+    name_list names; /* NAME arguments, or every name listed */
+} gc_args;
+
+static void gc_report(const char *object, const char *why, void *arg)
+{
+    const bool *dry_run = arg;
+
+    printf("%s %s (%s)\n", *dry_run ? "would remove" : "removed", object, why);
+}
+
+/* Collect one name; returns 0, or 1 after a failure (reported). */
+static int gc_one(const char *name, bool dry_run, unsigned *total)
+{
+    char err[SHMCHOP_MESSAGE_MAX] = "";
+    shmchop_shm_status st;
+    unsigned removed = 0;
+    int rc;
+
+    rc = shmchop_shm_inspect(name, &st, err, sizeof(err));
+    if (rc == 0 && st.writer_alive == 1) {
+        if (st.writer_pid)
+            printf("%s: in use by live writer pid %" PRIu32 ", left alone\n", name,
+                   st.writer_pid);
+        else
+            printf("%s: in use by a live writer, left alone\n", name);
+        return 0;
+    }
+    if (rc == 0)
+        rc = shmchop_shm_gc(name, dry_run, gc_report, &dry_run, &removed, err, sizeof(err));
+    *total += removed;
+    if (rc) {
+        tk_error("%s", *err ? err : shmchop_strerror(rc));
+        return 1;
+    }
+    return 0;
+}
+
+static int break_one(const char *name, bool dry_run)
+{
+    char err[SHMCHOP_MESSAGE_MAX] = "";
+    shmchop_shm_status st;
+    unsigned broken = 0;
+    int rc;
+
+    if (dry_run) {
+        rc = shmchop_shm_inspect(name, &st, err, sizeof(err));
+        if (rc == 0) {
+            char dn[96], in[96];
+            lock_note(&st.data_mutex, dn, sizeof(dn));
+            lock_note(&st.info_mutex, in, sizeof(in));
+            printf("%s: data mutex %s, info mutex %s (dry run: nothing broken)\n", name,
+                   st.data_mutex.exists ? dn : "absent", st.info_mutex.exists ? in : "absent");
+        }
+    } else {
+        rc = shmchop_shm_break_lock(name, &broken, err, sizeof(err));
+        if (rc == 0)
+            printf("%s: broke %u lock%s\n", name, broken, broken == 1 ? "" : "s");
+    }
+    if (rc) {
+        tk_error("%s", *err ? err : shmchop_strerror(rc));
+        return 1;
+    }
+    return 0;
+}
+
+/* Returns 0 to go on, -1 after --help, or TK_EXIT_USAGE. */
+static int gc_parse(int argc, char **argv, gc_args *a)
+{
+    static const struct option opts[] = {
+        { "dry-run", no_argument, NULL, 'n' },
+        { "break-lock", required_argument, NULL, 'b' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    char err[SHMCHOP_MESSAGE_MAX];
+    int c;
+
+    a->break_names = calloc((size_t)argc, sizeof(*a->break_names));
+    if (!a->break_names) {
+        tk_error("out of memory");
+        return TK_EXIT_USAGE;
+    }
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n':
+            a->dry_run = true;
+            break;
+        case 'b':
+            if (shmchop_shm_name_check(optarg, err, sizeof(err)))
+                return tk_usage_error("--break-lock: %s", err);
+            a->break_names[a->n_break++] = optarg;
+            break;
+        case 'h':
+            fputs(gc_usage, stdout);
+            return -1;
+        default:
+            return tk_getopt_error(c, argv);
+        }
+    }
+    for (; optind < argc; optind++) {
+        if (shmchop_shm_name_check(argv[optind], err, sizeof(err)))
+            return tk_usage_error("%s", err);
+        if (names_add(&a->names, argv[optind])) {
+            tk_error("out of memory");
+            return TK_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+static int gc_run(gc_args *a)
+{
+    char err[SHMCHOP_MESSAGE_MAX] = "";
+    unsigned total = 0;
+    int failed = 0, rc;
+
+    for (size_t i = 0; i < a->n_break; i++)
+        failed |= break_one(a->break_names[i], a->dry_run);
+    if (a->n_break && a->names.n == 0)
+        return failed ? TK_EXIT_INVALID : TK_EXIT_OK;
+    if (a->names.n == 0) {
+        rc = shmchop_shm_list(collect_name, &a->names, err, sizeof(err));
+        if (rc) {
+            tk_error("%s", *err ? err : shmchop_strerror(rc));
+            return TK_EXIT_USAGE;
+        }
+    }
+    for (size_t i = 0; i < a->names.n; i++)
+        failed |= gc_one(a->names.v[i], a->dry_run, &total);
+    printf("gc: %s %u object%s of %zu name%s\n", a->dry_run ? "would remove" : "removed", total,
+           total == 1 ? "" : "s", a->names.n, a->names.n == 1 ? "" : "s");
+    return failed ? TK_EXIT_INVALID : TK_EXIT_OK;
+}
+
+int in_gc_main(int argc, char **argv)
+{
+    gc_args a = { 0 };
+    int rc = gc_parse(argc, argv, &a);
+
+    if (rc == 0)
+        rc = gc_run(&a);
+    else if (rc < 0)
+        rc = TK_EXIT_OK;
+    names_free(&a.names);
+    free(a.break_names);
+    return rc;
+}
