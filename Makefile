@@ -54,5 +54,13 @@ test-clang: deps-test
 demo: build
 	@scripts/demo.sh $(BUILD)/bin
 
+# AFL++ with ASan+UBSan on every harness for FUZZ_SECONDS each, in build-fuzz/.
+fuzz:
+	@scripts/fuzz.sh run --seconds $(FUZZ_SECONDS)
+
+# Replay every fuzz corpus and saved crash with the plain build.
+fuzz-replay:
+	@scripts/fuzz.sh replay --build-dir $(BUILD)
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-clang build-fuzz build-libfuzzer

@@ -894,6 +894,30 @@ START_TEST(r1_11_data_or_names_over_ext_block_ignore_it)
 }
 END_TEST
 
+/* R1.16: in a TouchDesigner layout (data at 36) bytes 40..43 are channel
+ * 0's sample 1; a sample whose bits read "SMX1" is data, never a block,
+ * and must not warn -- nor fail --strict. (Found by fuzz_image.) */
+START_TEST(r1_16_smx1_sample_in_data_is_not_a_block)
+{
+    img m;
+    shmchop_chop chop;
+    result r;
+
+    mk_unnamed(&m);
+    put_u32(&m, 40, SHMCHOP_EXT_MAGIC);
+    put_u32(&m, 44, 64);
+    shmchop_chop_init(&chop);
+    expect_ok(&m, &chop, &r, NULL, "SMX1 sample");
+    ck_assert(!r.info.has_ext);
+    uint32_t bits;
+    memcpy(&bits, &shmchop_chop_channel(&chop, 0)[1], 4);
+    ck_assert_uint_eq(bits, SHMCHOP_EXT_MAGIC);
+    parse_into(&m, (popts){.strict = true}, &chop, &r);
+    ck_assert_msg(r.rc == 0, "strict: %s", r.d.n_errors ? r.d.errors[0].message : "-");
+    shmchop_chop_free(&chop);
+}
+END_TEST
+
 /* ---- R1.12 planar data, pass-through ----------------------------------------------------- */
 
 START_TEST(r1_12_planar_layout)
@@ -1692,6 +1716,7 @@ static Suite *image_suite(void)
     tcase_add_test(areas, r1_11_names_before_data_are_valid);
     tcase_add_test(areas, r1_11_empty_data_area_overlaps_nothing);
     tcase_add_test(areas, r1_11_data_or_names_over_ext_block_ignore_it);
+    tcase_add_test(areas, r1_16_smx1_sample_in_data_is_not_a_block);
     tcase_add_test(areas, r1_12_planar_layout);
     tcase_add_test(areas, r1_12_nan_and_inf_pass_through_bit_exact);
     suite_add_tcase(s, areas);

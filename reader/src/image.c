@@ -198,6 +198,17 @@ static bool overlaps(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1)
     return a0 < a1 && b0 < b1 && a0 < b1 && b0 < a1;
 }
 
+/* Whether bytes 40..43 lie in the data area or where the names start. */
+static bool ext_magic_is_content(const parse_ctx *ctx)
+{
+    uint64_t d0 = (uint64_t)ctx->h.channel_data_offset, d1 = d0 + ctx->data_bytes;
+    uint64_t m0 = SHMCHOP_OFF_EXT_MAGIC, m1 = m0 + 4;
+
+    if (overlaps(d0, d1, m0, m1))
+        return true;
+    return ctx->names && (uint64_t)ctx->h.name_data_offset <= m0;
+}
+
 /* R1.16: recognise the extension block, or ignore it with a warning. */
 static void check_ext(parse_ctx *ctx)
 {
@@ -206,6 +217,11 @@ static void check_ext(parse_ctx *ctx)
 
     if (h->size < SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE ||
         rd_u32(ctx->buf + SHMCHOP_OFF_EXT_MAGIC) != SHMCHOP_EXT_MAGIC)
+        return;
+    /* Bytes 40..43 inside the data or name area are a peer's samples or
+     * names: a sample that happens to read "SMX1" is data, not a bad block,
+     * and must not make a valid TouchDesigner image fail --strict. */
+    if (ext_magic_is_content(ctx))
         return;
     shmchop_ext_decode(ctx->buf, &ctx->ext);
     end = SHMCHOP_EXT_OFFSET + (uint64_t)ctx->ext.ext_size;
