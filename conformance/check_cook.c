@@ -3,6 +3,7 @@
 #include "helpers.h"
 #include "reader_testutil.h"
 
+#include <shmchop/export.h>
 #include <shmchop/segment.h>
 
 #include <check.h>
@@ -18,10 +19,11 @@
 static volatile int g_counting;
 static volatile unsigned long g_allocs;
 
-#if defined(__SANITIZE_ADDRESS__)
+/* Under ASan or TSan the sanitizer owns malloc: count through its hooks. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define COUNT_WITH_SANITIZER 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define COUNT_WITH_SANITIZER 1
 #endif
 #endif
@@ -510,6 +512,72 @@ START_TEST(r4_12_renamed_channels_are_matched_again)
 }
 END_TEST
 
+/* ---- R4.14: export through the reader ------------------------------------- */
+
+START_TEST(r4_14_export_bindings_follow_the_output)
+{
+    shmchop_reader_params p;
+    shmchop_reader *r;
+    float k1 = 0.5f, k2 = 7.5f;
+    size_t n1, n2, n3;
+    void *i1 = tu_image_make(2, 3, 60, 0, "geo1:tx geo1:ty", gen_plus, &k1, false, false, 0, 0, &n1);
+    void *i2 = tu_image_make(2, 3, 60, 0, "geo1:tx geo1:ty", gen_plus, &k2, false, false, 0, 0, &n2);
+    void *i3 = tu_image_make(2, 3, 60, 0, "geo1:tx geo2:rz", gen_plus, &k2, false, false, 0, 0, &n3);
+    const shmchop_binding *b;
+
+    shmchop_reader_params_init(&p);
+    p.name = "a";
+    p.exportmethod = SHMCHOP_EXPORT_AUTONAME;
+    p.autoexportroot = "/project1";
+    r = reader_with(&p);
+    ck_assert_double_eq(tu_info(r, "export_sernum"), 0);
+    ck_assert_int_eq(tu_cook1(r, T0, i1, n1), 0);
+    ck_assert_uint_eq(shmchop_export_bindings(shmchop_reader_export(r), &b), 2);
+    ck_assert_str_eq(b[1].path, "/project1/geo1");
+    ck_assert_str_eq(b[1].parameter, "ty");
+    ck_assert_double_eq(b[1].value, 1002.5); /* the channel's last sample */
+    ck_assert_double_eq(tu_info(r, "export_sernum"), 1);
+    /* New values, same bindings: the serial number stays. */
+    ck_assert_int_eq(tu_cook1(r, T0 + FRAME_NS, i2, n2), 0);
+    ck_assert_uint_eq(shmchop_export_bindings(shmchop_reader_export(r), &b), 2);
+    ck_assert_double_eq(b[0].value, 9.5);
+    ck_assert_double_eq(tu_info(r, "export_sernum"), 1);
+    /* A renamed channel changes the set. */
+    ck_assert_int_eq(tu_cook1(r, T0 + 2 * FRAME_NS, i3, n3), 0);
+    ck_assert_double_eq(tu_info(r, "export_sernum"), 2);
+    /* A failed cook leaves the bindings alone. */
+    ck_assert_int_eq(tu_cook1(r, T0 + 3 * FRAME_NS, "bad", 3), SHMCHOP_E_TRUNCATED);
+    ck_assert_uint_eq(shmchop_export_bindings(shmchop_reader_export(r), &b), 2);
+    ck_assert_str_eq(b[1].path, "/project1/geo2");
+    ck_assert_double_eq(tu_info(r, "export_sernum"), 2);
+    free(i1);
+    free(i2);
+    free(i3);
+    shmchop_reader_close(r);
+}
+END_TEST
+
+/* A table that cannot be read is a warning of the cook, never a failure (R4.14). */
+START_TEST(r4_14_bad_export_table_is_a_warning)
+{
+    shmchop_reader_params p;
+    shmchop_reader *r;
+    size_t n;
+    void *img = tu_image_make(1, 3, 60, 0, "x", gen_index, NULL, false, false, 0, 0, &n);
+
+    shmchop_reader_params_init(&p);
+    p.name = "a";
+    p.exporttable = "/nonexistent/shmchop/table.csv";
+    r = reader_with(&p);
+    ck_assert_int_eq(tu_cook1(r, T0, img, n), 0);
+    ck_assert_double_eq(tu_info(r, "warnings"), 1);
+    ck_assert_int_eq(shmchop_reader_diag(r)->warnings[0].code, SHMCHOP_E_BAD_TABLE);
+    ck_assert_uint_eq(shmchop_reader_output(r)->length, 3);
+    free(img);
+    shmchop_reader_close(r);
+}
+END_TEST
+
 /* ---- steady state ----------------------------------------------------------- */
 
 /* After warm-up, cooks of the same shapes allocate nothing (whole and time-sliced). */
@@ -519,7 +587,7 @@ START_TEST(r4_1_steady_state_allocates_nothing)
     shmchop_reader *r[2];
     size_t na, nb;
     void *ia = tu_image_make(4, 735, 44100, 0, "a b c d", gen_index, NULL, true, true, 1, 9, &na);
-    void *ib = tu_image_make(2, 1, 60, 0, "e f", gen_index, NULL, false, false, 0, 0, &nb);
+    void *ib = tu_image_make(2, 1, 60, 0, "e:u f:v", gen_index, NULL, false, false, 0, 0, &nb);
     const void *imgs[2] = { ia, ib };
     size_t lens[2] = { na, nb };
 
@@ -528,6 +596,7 @@ START_TEST(r4_1_steady_state_allocates_nothing)
     p.scope = "* ^b";
     r[0] = reader_with(&p);
     p.timeslice = true;
+    p.exportmethod = SHMCHOP_EXPORT_AUTONAME; /* bindings e:f... are refreshed each cook */
     r[1] = reader_with(&p);
     for (int k = 0; k < 5; k++)
         for (int i = 0; i < 2; i++)
@@ -553,6 +622,7 @@ START_TEST(r4_1_steady_state_allocates_nothing)
     g_counting = 0;
     ck_assert_msg(g_allocs == 0, "%lu allocations in 200 steady-state cooks", g_allocs);
     ck_assert_uint_eq(shmchop_reader_output(r[1])->num_chans, 5);
+    ck_assert_double_eq(tu_info(r[1], "export_sernum"), 1);
     ck_assert_double_eq(tu_info(r[1], "total_cooks"), 105);
     for (int i = 0; i < 2; i++)
         shmchop_reader_close(r[i]);
@@ -645,6 +715,8 @@ static Suite *cook_suite(void)
     tcase_add_test(tc, p4_1_strict_turns_warnings_into_errors);
     tcase_add_test(tc, r4_12_scope_selects_merged_channels);
     tcase_add_test(tc, r4_12_renamed_channels_are_matched_again);
+    tcase_add_test(tc, r4_14_export_bindings_follow_the_output);
+    tcase_add_test(tc, r4_14_bad_export_table_is_a_warning);
     tcase_add_test(tc, r4_1_steady_state_allocates_nothing);
     tcase_add_test(tc, r4_1_memtype_global_is_not_built_yet);
     tcase_add_test(tc, r4_1_live_cook_reads_a_writer);

@@ -325,6 +325,7 @@ static void commit_params(shmchop_reader *r, const shmchop_reader_params *p, par
 {
     bool ts_on = p->timeslice && !r->p.timeslice;
     bool fps_changed = p->fps != r->p.fps;
+    bool seg_opts_changed = p->strict != r->p.strict || p->lock_timeout_ms != r->p.lock_timeout_ms;
 
     for (unsigned k = 0; k < r->nsrc; k++)
         if (!b->reused[k])
@@ -353,6 +354,12 @@ static void commit_params(shmchop_reader *r, const shmchop_reader_params *p, par
     free(b->reused);
     memset(b, 0, sizeof(*b));
 
+    if (seg_opts_changed)
+        for (unsigned i = 0; i < r->nsrc; i++) {
+            /* Segments take these options at open: attach again with the new ones. */
+            shmchop_segment_close(r->src[i]->seg);
+            r->src[i]->seg = NULL;
+        }
     r->sel_valid = false; /* scope or channels may differ: match again */
     if (ts_on) {
         /* Time slicing turned on: a new stream epoch, the first cook one frame. */
@@ -375,6 +382,10 @@ int shmchop_reader_set_params(shmchop_reader *r, const shmchop_reader_params *p)
     if (!r || !p)
         return SHMCHOP_E_USAGE;
     rc = build_params(r, p, &b, msg, sizeof(msg));
+    /* configure is all or nothing, and nothing fails after it: set_params stays so. */
+    if (!rc)
+        rc = shmchop_export_configure(r->ex, p->exportmethod, p->autoexportroot, p->exporttable,
+                                      msg, sizeof(msg));
     if (rc) {
         build_free(&b, r);
         reader_msg(r->err, sizeof(r->err), p->name, msg);
@@ -412,6 +423,12 @@ int shmchop_reader_open(const shmchop_reader_params *p, shmchop_reader **out, ch
     r->ts_restart = true;
     shmchop_chop_init(&r->out);
     shmchop_chop_init(&r->next);
+    /* No table yet: no system call; set_params configures it. */
+    rc = shmchop_export_open(SHMCHOP_EXPORT_DATINDEX, NULL, NULL, &r->ex, err, errlen);
+    if (rc) {
+        shmchop_reader_close(r);
+        return rc;
+    }
     rc = shmchop_reader_set_params(r, p);
     if (rc) {
         set_err(err, errlen, r->err);
@@ -440,6 +457,7 @@ void shmchop_reader_close(shmchop_reader *r)
     shmchop_scope_free(r->scope);
     shmchop_chop_free(&r->out);
     shmchop_chop_free(&r->next);
+    shmchop_export_close(r->ex);
     free(r->sel_names);
     free(r->sel);
     free(r->rows);
@@ -681,7 +699,8 @@ static int prepare_next(shmchop_reader *r, uint32_t len)
             n = strlen(name) + 1;
             memcpy(r->next.name_buf + pos, name, n);
             r->next.name_off[row] = (uint32_t)pos;
-            r->rows[m] = r->next.data + (size_t)row * len;
+            /* Length 0: no row to write (and no pointer arithmetic on NULL). */
+            r->rows[m] = len ? r->next.data + (size_t)row * len : NULL;
             pos += n;
             row++;
         }
@@ -898,8 +917,10 @@ static void publish(shmchop_reader *r)
     for (unsigned i = 0; i < r->nsrc; i++)
         shmchop__track_update(&r->src[i]->track, &r->src[i]->view, r->now_ns);
     r->cooked_this_frame = true;
-    /* The output is final here: export bindings (R4.13-R4.14) are derived
-     * from r->out at this point, and advance r->export_sernum. */
+    /* The output is final: derive the export bindings (R4.13-R4.14). A
+     * failure is already a warning in r->diag and never fails the read. */
+    (void)shmchop_export_update(r->ex, &r->out, &r->diag);
+    r->export_sernum = shmchop_export_sernum(r->ex);
 }
 
 static int cook_body(shmchop_reader *r, const void *const images[], const size_t lens[],
@@ -949,6 +970,9 @@ int shmchop_reader_cook(shmchop_reader *r, uint64_t now_ns)
 {
     if (!r)
         return SHMCHOP_E_USAGE;
+    /* A table edited on disk is picked up (a stat() every 500 ms at most);
+     * only here: the image-fed cook makes no system call. */
+    (void)shmchop_export_poll(r->ex, now_ns);
     return cook(r, now_ns, NULL, NULL, 0, true);
 }
 
@@ -975,6 +999,11 @@ const char *shmchop_reader_error(const shmchop_reader *r)
 const shmchop_diag *shmchop_reader_diag(const shmchop_reader *r)
 {
     return &r->diag;
+}
+
+const shmchop_export *shmchop_reader_export(const shmchop_reader *r)
+{
+    return r->ex;
 }
 
 unsigned shmchop_reader_source_count(const shmchop_reader *r)

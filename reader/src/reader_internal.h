@@ -3,6 +3,7 @@
 #ifndef SHMCHOP_READER_INTERNAL_H
 #define SHMCHOP_READER_INTERNAL_H
 
+#include <shmchop/export.h>
 #include <shmchop/image.h>
 #include <shmchop/reader.h>
 #include <shmchop/scope.h>
@@ -75,7 +76,8 @@ struct shmchop_reader {
     double ms_into_frame, cook_ms;
     bool cooked_this_frame;
     uint64_t total_cooks;
-    uint64_t export_sernum;     /* R4.14: the export module advances it */
+    shmchop_export *ex;         /* export bindings (R4.13-R4.14) */
+    uint64_t export_sernum;     /* shmchop_export_sernum() after the latest update */
     char err[SHMCHOP_MESSAGE_MAX];
     shmchop_diag diag;          /* all findings of the latest cook */
     shmchop_diag pdiag;         /* one parse's findings */

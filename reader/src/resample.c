@@ -137,24 +137,35 @@ void shmchop__resample_row(const float *src, uint32_t src_len, const float *befo
                            double out_rate, float *dst, uint32_t out_len)
 {
     long double ratio = (long double)src_rate / (long double)out_rate;
+    /* Position of output sample 0 relative to src[0]:
+     * out_start / out_rate * src_rate - src_start; then + ratio per sample. */
+    long double p0 = (long double)out_start * ratio - (long double)src_start;
+    long double last = (long double)src_len - 1.0L;
 
     if (shmchop__rate_equal(src_rate, out_rate)) {
         shift_row(src, src_len, before, src_start, out_start, dst, out_len);
         return;
     }
     for (uint32_t k = 0; k < out_len; k++) {
-        /* The position relative to src[0]: (out_start + k) / out_rate * src_rate - src_start. */
-        long double pos = (long double)(out_start + (int64_t)k) * ratio - (long double)src_start;
-        long double base = floorl(pos);
-        long double frac = pos - base;
+        long double pos = p0 + (long double)k * ratio;
+        long double frac;
         int64_t i;
         float a, b;
 
-        if (base < -1.0L)
-            base = -1.0L, frac = 0;
-        if (base > (long double)src_len)
-            base = (long double)src_len, frac = 0;
-        i = (int64_t)base;
+        /* Outside the source: hold (R4.10); no neighbour is touched. */
+        if (!(pos > -1.0L)) {
+            dst[k] = sample_at(src, src_len, before, -1);
+            continue;
+        }
+        if (pos >= last) {
+            dst[k] = sample_at(src, src_len, before, src_len);
+            continue;
+        }
+        /* -1 < pos < src_len - 1: a cast and a step down is floor here. */
+        i = (int64_t)pos;
+        if ((long double)i > pos)
+            i--;
+        frac = pos - (long double)i;
         a = sample_at(src, src_len, before, i);
         /* frac == 0 must not touch the neighbour: Inf there would make NaN. */
         if (frac == 0) {

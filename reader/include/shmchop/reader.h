@@ -27,7 +27,8 @@ extern "C" {
  * counts), so "nothing half-read is ever output" (R4.2) holds by
  * construction. After the first cooks have sized the buffers, a cook of the
  * same shapes allocates nothing; the image-fed cook makes no system call,
- * and the live cook only what the segment layer does (see segment.h).
+ * and the live cook only what the segment layer does (see segment.h) plus
+ * a stat() of the export table file at most every 500 ms (export.h).
  *
  * A reader is not thread-safe: one thread drives it.
  */
@@ -156,6 +157,15 @@ SHMCHOP_API const char *shmchop_reader_error(const shmchop_reader *r);
 /* Every error and warning of the latest cook (all sources). */
 SHMCHOP_API const shmchop_diag *shmchop_reader_diag(const shmchop_reader *r);
 
+/*
+ * The export of the output (R4.13-R4.14, export.h): after each successful
+ * cook its bindings are those of the new output, e.g.
+ *     n = shmchop_export_bindings(shmchop_reader_export(r), &b);
+ * A bad table is a warning of the cook, never a failure.
+ */
+typedef struct shmchop_export shmchop_export; /* export.h */
+SHMCHOP_API const shmchop_export *shmchop_reader_export(const shmchop_reader *r);
+
 /* Number of sources and the name of source i (< count). */
 SHMCHOP_API unsigned shmchop_reader_source_count(const shmchop_reader *r);
 SHMCHOP_API const char *shmchop_reader_source_name(const shmchop_reader *r, unsigned i);
@@ -181,7 +191,7 @@ enum shmchop_info_index {
     SHMCHOP_INFO_SAMPLE_RATE,
     SHMCHOP_INFO_NUM_CHANNELS,
     SHMCHOP_INFO_TIME_SLICE,      /* parameter timeslice, 0/1 */
-    SHMCHOP_INFO_EXPORT_SERNUM,   /* 0 until export (R4.14) is wired in */
+    SHMCHOP_INFO_EXPORT_SERNUM,   /* changes of the export binding set (R4.14) */
     /* operator */
     SHMCHOP_INFO_TOTAL_COOKS,     /* cook calls, failed and inactive ones included */
     SHMCHOP_INFO_COOK_TIME,       /* ms this cook took (CLOCK_MONOTONIC) */
