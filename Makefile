@@ -20,10 +20,9 @@ deps:
 deps-test:
 	@scripts/install-deps.sh build test
 
-$(BUILD)/CMakeCache.txt:
+# Configuring every time is cheap and never leaves a half-made cache behind.
+build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
-
-build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 build-asan: deps-test
