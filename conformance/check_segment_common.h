@@ -43,7 +43,12 @@ static inline bool sct_died_of_sigbus(int status)
 {
     if (status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS)
         return true;
-    return SCT_SANITIZED && status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) != 0;
+    /* ASan reports the fault itself, then exits non-zero, or aborts when
+     * ASAN_OPTIONS has abort_on_error=1 (as `make test` sets it). */
+    if (!SCT_SANITIZED || status < 0)
+        return false;
+    return (WIFEXITED(status) && WEXITSTATUS(status) != 0) ||
+           (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
 }
 
 /*
