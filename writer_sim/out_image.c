@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* `shmchop-out image`: write one CHOP image to a file (SPEC R5.6, 1.4). */
+#include "mix.h"
 #include "out_commands.h"
 #include "shape.h"
 #include "toolkit.h"
@@ -22,6 +23,8 @@ static const char usage[] =
     "The file is replaced atomically (written beside it, then renamed).\n"
     "With the extension block, seq is 2*(frame+1), and time_ns, heartbeat_ns\n"
     "and writer_pid are 0: the same options always give the same bytes.\n"
+    "Several --chop generators are merged into the one CHOP as the reader merges\n"
+    "several sources (R5.2, R4.9-R4.11); --scope keeps the channels it matches.\n"
     "\n"
     "  -o, --output FILE  where to write\n"
     "  --memtype local    the only kind of image written so far\n" SHAPE_USAGE "\n"
@@ -140,11 +143,32 @@ static int write_atomic(const char *path, const unsigned char *buf, size_t len)
     return rc ? TK_EXIT_USAGE : 0;
 }
 
+/* Merge the generators of the shape (R5.2); the image must fit an int32
+ * size (R1.3). Returns 0 or TK_EXIT_USAGE after printing why. */
+static int open_mix(const shape *s, mix *m)
+{
+    char err[SHMCHOP_MESSAGE_MAX];
+    uint64_t len, bytes;
+    int64_t start;
+    int rc = mix_open(m, s, err, sizeof(err));
+
+    if (rc)
+        return tk_usage_error("%s", err);
+    if (mix_whole_span(m, &start, &len))
+        return tk_usage_error("--start %" PRId64 ": the CHOP merged at %.9g Hz reaches "
+                              "indices beyond +-2^62", s->start, m->rate);
+    bytes = len > UINT32_MAX ? UINT64_MAX : mix_image_bytes(m, (uint32_t)len, s->ext, s->names);
+    if (bytes > INT32_MAX)
+        return tk_usage_error("the merged CHOP of %" PRIu32 " channels x %" PRIu64
+                              " samples would be an image of more than %d bytes (R1.3)",
+                              m->sel_count, len, INT32_MAX);
+    return 0;
+}
+
 /* Build the image of the shape into a new buffer of exactly its size. */
-static int build_image(const shape *s, unsigned char **out, size_t *len)
+static int build_image(const shape *s, mix *m, unsigned char **out, size_t *len)
 {
     shmchop_build_opts o = shape_build_opts(s);
-    gen_params g = shape_gen(s);
     unsigned char *buf = NULL;
     shmchop_chop chop;
     int64_t size;
@@ -155,10 +179,11 @@ static int build_image(const shape *s, unsigned char **out, size_t *len)
      * is reproducible. */
     o.seq = 2 * (s->frame + 1);
     shmchop_chop_init(&chop);
-    rc = shape_make_chop(s, &chop);
+    rc = mix_name(m, &chop);
+    if (!rc)
+        rc = mix_fill_whole(m, s->frame, &chop);
     if (rc)
         goto out;
-    gen_fill(&g, &chop, s->frame);
     size = shmchop_image_size(&chop, &o);
     if (size < 0) {
         rc = (int)size;
@@ -181,25 +206,41 @@ out:
     return 0;
 }
 
+/* The wave of a single shape, or how many generators were merged. */
+static void print_summary(const image_args *a, const mix *m, size_t len)
+{
+    uint64_t length = 0;
+    int64_t start;
+
+    mix_whole_span(m, &start, &length); /* open_mix() checked it */
+    printf("%s: %zu bytes, %" PRIu32 " channels x %" PRIu64 " samples at %.9g Hz, ", a->output,
+           len, m->sel_count, length, m->rate);
+    if (a->shape.n_chops)
+        printf("%u generators merged, ", a->shape.n_chops);
+    else
+        printf("wave %s, ", gen_wave_names[a->shape.wave]);
+    printf("frame %" PRIu64 "\n", a->shape.frame);
+}
+
 int out_image_main(int argc, char **argv)
 {
     image_args a = { 0 };
     unsigned char *buf;
     size_t len;
+    mix m = { 0 };
     int rc = parse_args(argc, argv, &a);
 
     if (rc)
         return rc < 0 ? TK_EXIT_OK : rc;
-    rc = build_image(&a.shape, &buf, &len);
-    if (rc)
-        return rc;
-    rc = write_atomic(a.output, buf, len);
-    free(buf);
-    if (rc)
-        return rc;
-    printf("%s: %zu bytes, %" PRIu32 " channels x %" PRIu32 " samples at %.9g Hz, wave %s, "
-           "frame %" PRIu64 "\n",
-           a.output, len, a.shape.chans, a.shape.length, a.shape.rate,
-           gen_wave_names[a.shape.wave], a.shape.frame);
-    return TK_EXIT_OK;
+    rc = open_mix(&a.shape, &m);
+    if (!rc)
+        rc = build_image(&a.shape, &m, &buf, &len);
+    if (!rc) {
+        rc = write_atomic(a.output, buf, len);
+        free(buf);
+    }
+    if (!rc)
+        print_summary(&a, &m, len);
+    mix_close(&m);
+    return rc ? rc : TK_EXIT_OK;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* `shmchop-out run`: publish a CHOP into a live segment frame after frame, with faults on request (SPEC 7, R5.1-R5.5). */
 #include "faults.h"
+#include "mix.h"
 #include "out_commands.h"
 #include "shape.h"
 #include "timing.h"
@@ -37,7 +38,9 @@ static const char usage[] =
     "  --timeslice      each frame publishes the samples of the time since the\n"
     "                   previous one at the CHOP's rate (R5.4): round(f*R/F) -\n"
     "                   round((f-1)*R/F) samples, start advancing exactly;\n"
-    "                   --length is then unused\n"
+    "                   --length is then unused. Several --chop generators each\n"
+    "                   advance their own exact slice at their own rate, merged\n"
+    "                   every frame\n"
     "  --mode OCTAL     permission bits of the objects (default 0600; 0666 as the\n"
     "                   compatible peer, R2.11)\n"
     "  --lock-timeout MS  bound of every lock wait (default 1000)\n"
@@ -55,7 +58,8 @@ static const char usage[] =
     "                                (default 0 bytes); the next frame resizes\n"
     "      unlink:FRAME              after publishing, unlink the data object and\n"
     "                                keep writing into the nameless mapping\n"
-    "      resize:FRAME:CHANS:LENGTH from that frame on, the new shape (R2.6)\n"
+    "      resize:FRAME:CHANS:LENGTH from that frame on, the new shape (R2.6);\n"
+    "                                single shape only (not with --chop)\n"
     "      stall:FRAME:MS            publish nothing, no heartbeat, for MS ms\n"
     "      leave-stale:FRAME         after publishing, exit without cleaning up\n"
     "                                (as if killed)\n" SHAPE_USAGE "\n"
@@ -154,6 +158,10 @@ static int check_resizes(const run_args *a)
 
         if (f->kind != OUT_FAULT_RESIZE)
             continue;
+        if (s.n_chops)
+            return tk_usage_error("--fault resize:%" PRIu64 ": resizes the single shape; with "
+                                  "--chop give each generator's shape instead",
+                                  f->frame);
         s.chans = f->chans;
         if (!a->timeslice)
             s.length = f->length;
@@ -225,6 +233,35 @@ static int parse_option(run_args *a, int c, const char *arg, bool *frames_seen, 
     }
 }
 
+/* The merge of the generators (R5.2): rates under --srselect, --scope,
+ * and, without time slicing, a frame that fits an image (R1.3). */
+static int check_mix(const run_args *a)
+{
+    char err[SHMCHOP_MESSAGE_MAX];
+    uint64_t len = 0;
+    int64_t start;
+    mix m;
+    int rc = mix_open(&m, &a->shape, err, sizeof(err));
+
+    if (rc) {
+        mix_close(&m);
+        return tk_usage_error("%s", err);
+    }
+    if (!a->timeslice && mix_whole_span(&m, &start, &len))
+        rc = tk_usage_error("--start %" PRId64 ": the CHOP merged at %.9g Hz reaches indices "
+                            "beyond +-2^62",
+                            a->shape.start, m.rate);
+    else if (!a->timeslice &&
+             (len > UINT32_MAX ||
+              mix_image_bytes(&m, (uint32_t)len, a->shape.ext, a->shape.names) > INT32_MAX))
+        rc = tk_usage_error("the merged CHOP of %" PRIu32 " channels x %" PRIu64
+                            " samples cannot be published (an image of at most %d bytes, "
+                            "R1.3)",
+                            m.sel_count, len, INT32_MAX);
+    mix_close(&m);
+    return rc;
+}
+
 /* Returns 0 to go on, -1 after --help, or TK_EXIT_USAGE. */
 static int parse_args(int argc, char **argv, run_args *a)
 {
@@ -269,7 +306,8 @@ static int parse_args(int argc, char **argv, run_args *a)
     }
     if (shape_validate(&a->shape))
         return TK_EXIT_USAGE;
-    return check_resizes(a);
+    rc = check_mix(a);
+    return rc ? rc : check_resizes(a);
 }
 
 /* ---- the writer's state ---- */
@@ -278,7 +316,7 @@ typedef struct run_state {
     const run_args *a;
     shmchop_writer *w;
     shape sh;            /* the current shape (resize: changes it) */
-    gen_params gen;
+    mix mx;              /* its generators, merged (R5.2) */
     shmchop_chop chop;
     unsigned char *img;  /* the image buffer, reused by every frame */
     size_t img_cap;
@@ -295,13 +333,21 @@ typedef struct run_state {
     char error[SHMCHOP_MESSAGE_MAX + 64];
 } run_state;
 
-/* Bytes of the image of shape s with `length` samples per channel. */
-static uint64_t image_bytes(const shape *s, uint32_t length)
+/* Bytes of the image of `length` samples per channel. */
+static uint64_t image_bytes(const run_state *st, uint32_t length)
 {
-    shape t = *s;
+    return mix_image_bytes(&st->mx, length, st->sh.ext, st->sh.names);
+}
 
-    t.length = length;
-    return shape_image_bytes(&t);
+/* Samples per channel of a frame without time slicing (R4.11 union). */
+static uint32_t whole_length(const run_state *st)
+{
+    uint64_t len = 0;
+    int64_t start;
+
+    /* check_mix() made sure that it fits an image. */
+    mix_whole_span(&st->mx, &start, &len);
+    return (uint32_t)len;
 }
 
 /*
@@ -313,16 +359,14 @@ static uint64_t image_bytes(const shape *s, uint32_t length)
  */
 static int reshape(run_state *st, uint32_t slice_cap)
 {
-    uint32_t len = st->a->timeslice ? slice_cap : st->sh.length;
-    uint64_t bytes = image_bytes(&st->sh, len);
-    shape s = st->sh;
+    uint32_t len = st->a->timeslice ? slice_cap : whole_length(st);
+    uint64_t bytes = image_bytes(st, len);
     unsigned char *p;
     int rc;
 
     if (bytes > INT32_MAX)
         return SHMCHOP_E_OVERFLOW;
-    s.length = len;
-    rc = shape_make_chop(&s, &st->chop);
+    rc = mix_name(&st->mx, &st->chop);
     if (rc)
         return rc;
     if (bytes > st->img_cap) {
@@ -337,9 +381,9 @@ static int reshape(run_state *st, uint32_t slice_cap)
 }
 
 /* The largest slice length whose image still fits an int32 size. */
-static uint32_t slice_limit(const shape *s)
+static uint32_t slice_limit(const run_state *st)
 {
-    uint64_t fixed = image_bytes(s, 0), per = (uint64_t)s->chans * 4u;
+    uint64_t fixed = image_bytes(st, 0), per = (uint64_t)st->mx.sel_count * 4u;
     uint64_t n;
 
     if (per == 0)
@@ -349,22 +393,23 @@ static uint32_t slice_limit(const shape *s)
 }
 
 /*
- * Build frame `frame` into st->img: `length` samples per channel from
- * absolute index `start`. *size gets the bytes to publish (the padded
- * size with time slicing).
+ * Build writer frame `frame` into st->img: the whole generators, or with
+ * time slicing the slice of timeline frames (last_t, t]. *size gets the
+ * bytes to publish (the padded size with time slicing).
  */
-static int build_frame(run_state *st, uint64_t frame, int64_t start, uint32_t length,
-                       uint64_t now_ns, size_t *size)
+static int build_frame(run_state *st, uint64_t frame, uint64_t t, uint64_t now_ns, size_t *size)
 {
     shmchop_build_opts o = shape_build_opts(&st->sh);
     size_t written;
     int rc;
 
-    rc = shmchop_chop_reserve(&st->chop, st->sh.chans, length, 0);
+    if (st->a->timeslice)
+        rc = mix_fill_slice(&st->mx, frame, (int64_t)st->last_t, (int64_t)t, st->a->fps,
+                            slice_limit(st), &st->chop);
+    else
+        rc = mix_fill_whole(&st->mx, frame, &st->chop);
     if (rc)
         return rc;
-    st->chop.start = start;
-    gen_fill(&st->gen, &st->chop, frame);
     o.frame = frame;
     o.time_ns = now_ns;
     o.heartbeat_ns = now_ns;
@@ -375,7 +420,7 @@ static int build_frame(run_state *st, uint64_t frame, int64_t start, uint32_t le
         return rc;
     *size = written;
     if (st->a->timeslice) {
-        size_t padded = (size_t)image_bytes(&st->sh, st->slice_cap);
+        size_t padded = (size_t)image_bytes(st, st->slice_cap);
         int32_t sz = (int32_t)padded;
         if (padded > written) {
             memset(st->img + written, 0, padded - written);
@@ -454,15 +499,19 @@ static void fault_corrupt(run_state *st, const out_fault *f)
 
 static void fault_resize(run_state *st, const out_fault *f)
 {
+    char err[SHMCHOP_MESSAGE_MAX];
     uint32_t cap = st->slice_cap;
     int rc;
 
     st->sh.chans = f->chans;
     if (!st->a->timeslice)
         st->sh.length = f->length;
-    if (cap > slice_limit(&st->sh))
-        cap = slice_limit(&st->sh);
-    rc = reshape(st, cap);
+    mix_close(&st->mx);
+    rc = mix_open(&st->mx, &st->sh, err, sizeof(err));
+    if (!rc && cap > slice_limit(st))
+        cap = slice_limit(st);
+    if (!rc)
+        rc = reshape(st, cap);
     if (rc) {
         snprintf(st->error, sizeof(st->error), "name %s: resize to %" PRIu32 "x%" PRIu32 ": %s",
                  st->a->name, f->chans, f->length, shmchop_strerror(rc));
@@ -542,30 +591,24 @@ static bool run_faults(run_state *st, out_fault_phase phase, uint64_t frame)
 
 /* ---- one frame ---- */
 
-/* Where frame t's data starts and how long it is. */
-static void frame_span(run_state *st, uint64_t t, int64_t *start, uint32_t *length)
+/* Samples per channel of frame t (time slicing: of the frames since the
+ * latest publish, at most slice_limit(); those beyond are counted as
+ * clipped, the newest kept, and the reader counts the jump as dropped). */
+static int frame_length(run_state *st, uint64_t t, uint32_t *length)
 {
-    int64_t c0, c1, n;
-    uint32_t lim;
+    uint64_t clipped = 0;
+    int64_t start;
+    int rc;
 
     if (!st->a->timeslice) {
-        *start = st->sh.start;
-        *length = st->sh.length;
-        return;
+        *length = whole_length(st);
+        return 0;
     }
-    c0 = timing_cursor(st->last_t, st->sh.rate, st->a->fps);
-    c1 = timing_cursor(t, st->sh.rate, st->a->fps);
-    n = c1 - c0;
-    lim = slice_limit(&st->sh);
-    /* A slice too large for any image (a stall of hours at a high rate)
-     * keeps its newest samples; the reader counts the jump as dropped. */
-    if (n > (int64_t)lim) {
-        st->samples_clipped += (uint64_t)(n - lim);
-        c0 = c1 - lim;
-        n = lim;
-    }
-    *start = st->sh.start + c0;
-    *length = (uint32_t)n;
+    rc = mix_slice_span(&st->mx, (int64_t)st->last_t, (int64_t)t, st->a->fps, slice_limit(st),
+                        &start, length, &clipped);
+    if (!rc)
+        st->samples_clipped += clipped;
+    return rc;
 }
 
 /* Publish (or, for an unlocked-write fault, write without the lock) the
@@ -573,12 +616,13 @@ static void frame_span(run_state *st, uint64_t t, int64_t *start, uint32_t *leng
 static void publish(run_state *st, uint64_t t, uint64_t frame, bool unlocked)
 {
     uint64_t now = timing_now_ns();
-    int64_t start;
-    uint32_t length;
+    uint32_t length = 0;
     size_t size;
     int rc;
 
-    frame_span(st, t, &start, &length);
+    rc = frame_length(st, t, &length);
+    if (rc)
+        goto check;
     if (st->a->timeslice && length == 0 && st->ever_published) {
         /* Nothing new this frame (rate below fps): say we are alive. */
         st->last_t = t;
@@ -592,7 +636,7 @@ static void publish(run_state *st, uint64_t t, uint64_t frame, bool unlocked)
         if (rc)
             goto check;
     }
-    rc = build_frame(st, frame, start, length, now, &size);
+    rc = build_frame(st, frame, t, now, &size);
     if (rc)
         goto check;
     if (unlocked) {
@@ -737,8 +781,8 @@ static int open_writer(run_state *st)
     shmchop_writer_opts wo = {
         .mode = st->a->mode,
         .lock_timeout_ms = st->a->lock_timeout_ms,
-        .initial_size = (size_t)image_bytes(&st->sh, st->a->timeslice ? st->slice_cap
-                                                                       : st->sh.length),
+        .initial_size = (size_t)image_bytes(st, st->a->timeslice ? st->slice_cap
+                                                                 : whole_length(st)),
     };
     char err[SHMCHOP_MESSAGE_MAX];
     int rc = shmchop_writer_open(st->a->name, &wo, &st->w, err, sizeof(err));
@@ -754,21 +798,27 @@ static int run(const run_args *a)
 {
     run_state st = { .a = a, .sh = a->shape, .pid = (uint32_t)getpid() };
     shmchop_writer_stats ws = { 0 };
+    char err[SHMCHOP_MESSAGE_MAX];
     uint64_t end;
     double secs, fps;
     int rc;
 
     shmchop_chop_init(&st.chop);
-    st.gen = shape_gen(&st.sh);
     if (install_signals()) {
         tk_error("cannot install signal handlers: %s", strerror(errno));
         return TK_EXIT_USAGE;
     }
+    rc = mix_open(&st.mx, &st.sh, err, sizeof(err));
+    if (rc) {
+        tk_error("name %s: %s", a->name, err);
+        rc = TK_EXIT_USAGE;
+        goto out;
+    }
     /* Time slicing: room for one frame's worth of samples and one more
      * for the rounding of the cursor. */
-    rc = reshape(&st, a->timeslice ? (uint32_t)fmin(ceil(st.sh.rate / a->fps) + 1.0,
-                                                    (double)slice_limit(&st.sh))
-                                   : st.sh.length);
+    rc = reshape(&st, a->timeslice ? (uint32_t)fmin(ceil(st.mx.rate / a->fps) + 1.0,
+                                                    (double)slice_limit(&st))
+                                   : whole_length(&st));
     if (rc) {
         tk_error("name %s: cannot build the image: %s", a->name, shmchop_strerror(rc));
         rc = TK_EXIT_INVALID;
@@ -798,6 +848,7 @@ static int run(const run_args *a)
         summary_human(&st, &ws, secs, fps);
     rc = st.failed ? TK_EXIT_INVALID : TK_EXIT_OK;
 out:
+    mix_close(&st.mx);
     shmchop_chop_free(&st.chop);
     free(st.img);
     return rc;

@@ -39,6 +39,7 @@ static int parse_names(shape *s, const char *arg)
     if (!strcmp(arg, "on") || !strcmp(arg, "off")) {
         s->names = !strcmp(arg, "on");
         strcpy(s->prefix, "chan");
+        s->prefix_given = false;
         return SHAPE_TAKEN;
     }
     tk_printable(shown, sizeof(shown), arg);
@@ -56,29 +57,103 @@ static int parse_names(shape *s, const char *arg)
         }
     }
     s->names = true;
+    s->prefix_given = true;
     memcpy(s->prefix, arg, len + 1);
     return SHAPE_TAKEN;
 }
 
 /* The header stores the rate as a float32: round it now, so that the
  * samples are generated at the very rate a reader will see. */
-static int parse_rate(shape *s, const char *arg)
+static int parse_rate(const char *opt, const char *arg, double *rate)
 {
     char shown[300];
     double v;
 
-    if (tk_parse_double("--rate", arg, 0.0, FLT_MAX, true, &v))
+    if (tk_parse_double(opt, arg, 0.0, FLT_MAX, true, &v))
         return TK_EXIT_USAGE;
     if ((float)v <= 0.0f) {
         tk_printable(shown, sizeof(shown), arg);
-        tk_error("--rate: '%s' rounds to 0 as a float32", shown);
+        tk_error("%s: '%s' rounds to 0 as a float32", opt, shown);
         return TK_EXIT_USAGE;
     }
-    s->rate = (double)(float)v;
+    *rate = (double)(float)v;
     return SHAPE_TAKEN;
 }
 
-int shape_option(shape *s, int c, const char *arg)
+/* The NAME of --chop: a channel-name prefix (R1.14 bytes, at most
+ * SHAPE_PREFIX_MAX of them). */
+static int parse_chop_name(shape_chop *g, const char *name, size_t len, const char *arg)
+{
+    char shown[300];
+
+    tk_printable(shown, sizeof(shown), arg);
+    if (len == 0 || len > SHAPE_PREFIX_MAX) {
+        tk_error("--chop '%s': NAME must be 1 to %d bytes", shown, SHAPE_PREFIX_MAX);
+        return TK_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (!name_byte_ok((unsigned char)name[i])) {
+            tk_error("--chop '%s': NAME has a byte channel names may not hold "
+                     "(letters, digits and - _ : / only)",
+                     shown);
+            return TK_EXIT_USAGE;
+        }
+    }
+    memcpy(g->name, name, len);
+    g->name[len] = '\0';
+    return SHAPE_TAKEN;
+}
+
+/*
+ * --chop NAME:C:L:R:WAVE. The four numbers and the wave are split off from
+ * the right, so NAME may hold ':' like any channel name (R1.14).
+ */
+static int parse_chop(shape *s, const char *arg)
+{
+    char buf[SHAPE_PREFIX_MAX + 128], shown[300];
+    char *field[4];
+    shape_chop g;
+    size_t len = strlen(arg);
+    int32_t i32;
+    int idx;
+
+    tk_printable(shown, sizeof(shown), arg);
+    if (s->n_chops == SHAPE_MAX_CHOPS) {
+        tk_error("--chop '%s': more than %d generators", shown, SHAPE_MAX_CHOPS);
+        return TK_EXIT_USAGE;
+    }
+    if (len >= sizeof(buf)) {
+        tk_error("--chop '%s' is too long", shown);
+        return TK_EXIT_USAGE;
+    }
+    memcpy(buf, arg, len + 1);
+    for (int k = 3; k >= 0; k--) {
+        char *colon = strrchr(buf, ':');
+        if (!colon) {
+            tk_error("--chop '%s' is not NAME:CHANS:LENGTH:RATE:WAVE", shown);
+            return TK_EXIT_USAGE;
+        }
+        *colon = '\0';
+        field[k] = colon + 1;
+    }
+    memset(&g, 0, sizeof(g));
+    if (parse_chop_name(&g, buf, strlen(buf), arg) ||
+        tk_parse_int32("--chop CHANS", field[0], 0, (int32_t)SHMCHOP_MAX_CHANS, &i32))
+        return TK_EXIT_USAGE;
+    g.chans = (uint32_t)i32;
+    if (tk_parse_int32("--chop LENGTH", field[1], 0, INT32_MAX, &i32))
+        return TK_EXIT_USAGE;
+    g.length = (uint32_t)i32;
+    if (parse_rate("--chop RATE", field[2], &g.rate) ||
+        tk_parse_choice("--chop WAVE", field[3], gen_wave_names, &idx))
+        return TK_EXIT_USAGE;
+    g.wave = (gen_wave)idx;
+    s->chops[s->n_chops++] = g;
+    return SHAPE_TAKEN;
+}
+
+/* --chans, --length, --rate and --wave: the single shape. */
+static int single_option(shape *s, int c, const char *arg)
 {
     int32_t i32;
     int idx;
@@ -88,18 +163,48 @@ int shape_option(shape *s, int c, const char *arg)
         if (tk_parse_int32("--chans", arg, 0, (int32_t)SHMCHOP_MAX_CHANS, &i32))
             return TK_EXIT_USAGE;
         s->chans = (uint32_t)i32;
+        s->single |= SHAPE_GIVEN_CHANS;
         return SHAPE_TAKEN;
     case SHAPE_OPT_LENGTH:
         if (tk_parse_int32("--length", arg, 0, INT32_MAX, &i32))
             return TK_EXIT_USAGE;
         s->length = (uint32_t)i32;
+        s->single |= SHAPE_GIVEN_LENGTH;
         return SHAPE_TAKEN;
     case SHAPE_OPT_RATE:
-        return parse_rate(s, arg);
+        s->single |= SHAPE_GIVEN_RATE;
+        return parse_rate("--rate", arg, &s->rate);
     case SHAPE_OPT_WAVE:
         if (tk_parse_choice("--wave", arg, gen_wave_names, &idx))
             return TK_EXIT_USAGE;
         s->wave = (gen_wave)idx;
+        s->single |= SHAPE_GIVEN_WAVE;
+        return SHAPE_TAKEN;
+    default:
+        return SHAPE_NOT_MINE;
+    }
+}
+
+int shape_option(shape *s, int c, const char *arg)
+{
+    static const char *const srselects[] = { "first", "max", "min", "err", NULL };
+    int idx;
+
+    switch (c) {
+    case SHAPE_OPT_CHANS:
+    case SHAPE_OPT_LENGTH:
+    case SHAPE_OPT_RATE:
+    case SHAPE_OPT_WAVE:
+        return single_option(s, c, arg);
+    case SHAPE_OPT_CHOP:
+        return parse_chop(s, arg);
+    case SHAPE_OPT_SCOPE:
+        s->scope = arg;
+        return SHAPE_TAKEN;
+    case SHAPE_OPT_SRSELECT:
+        if (tk_parse_choice("--srselect", arg, srselects, &idx))
+            return TK_EXIT_USAGE;
+        s->srselect = (shmchop_srselect)idx;
         return SHAPE_TAKEN;
     case SHAPE_OPT_NAMES:
         return parse_names(s, arg);
@@ -151,10 +256,37 @@ uint64_t shape_image_bytes(const shape *s)
     return bytes;
 }
 
+/* --chop against the single-shape options and itself. */
+static int validate_chops(const shape *s)
+{
+    if (s->single) {
+        tk_error("--chop excludes --chans, --length, --rate and --wave: give each "
+                 "generator's shape in its --chop");
+        return TK_EXIT_USAGE;
+    }
+    if (s->prefix_given) {
+        tk_error("--names %s: with --chop the channel names come from each NAME; use "
+                 "--names on or off",
+                 s->prefix);
+        return TK_EXIT_USAGE;
+    }
+    for (unsigned i = 0; i < s->n_chops; i++) {
+        for (unsigned k = 0; k < i; k++) {
+            if (!strcmp(s->chops[i].name, s->chops[k].name)) {
+                tk_error("--chop: NAME '%s' is given twice", s->chops[i].name);
+                return TK_EXIT_USAGE;
+            }
+        }
+    }
+    return 0;
+}
+
 int shape_validate(const shape *s)
 {
     uint64_t bytes = shape_image_bytes(s);
 
+    if (s->n_chops)
+        return validate_chops(s);
     if (bytes > INT32_MAX) {
         tk_error("--chans %" PRIu32 " x --length %" PRIu32 ": the image would be %" PRIu64
                  " bytes, more than an int32 size allows (%d, R1.3)",
@@ -168,33 +300,6 @@ int shape_validate(const shape *s)
         return TK_EXIT_USAGE;
     }
     return 0;
-}
-
-int shape_make_chop(const shape *s, shmchop_chop *chop)
-{
-    size_t nbytes = (size_t)names_bytes(s), pos = 0;
-    int rc = shmchop_chop_reserve(chop, s->chans, s->length, nbytes);
-
-    if (rc)
-        return rc;
-    /* Without --names the CHOP still carries names: the ones a reader
-     * gives unnamed channels (R1.15), so that it is a complete CHOP. */
-    for (uint32_t i = 0; i < s->chans; i++) {
-        int w = snprintf(chop->name_buf + pos, nbytes - pos, "%s%" PRIu32, s->prefix, i + 1);
-        if (w < 0 || (size_t)w >= nbytes - pos)
-            return -EOVERFLOW; /* cannot happen: names_bytes() counted them */
-        chop->name_off[i] = (uint32_t)pos;
-        pos += (size_t)w + 1;
-    }
-    chop->rate = s->rate;
-    chop->start = s->start;
-    return 0;
-}
-
-gen_params shape_gen(const shape *s)
-{
-    gen_params g = { .wave = s->wave, .rate = s->rate, .seed = s->seed };
-    return g;
 }
 
 shmchop_build_opts shape_build_opts(const shape *s)

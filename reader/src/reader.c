@@ -135,6 +135,9 @@ static int check_params(const shmchop_reader_params *p, char *msg, size_t len)
         return snprintf(msg, len, "maxqueue %g slices is not in [0, %g]", p->maxqueue,
                         SHMCHOP_READER_MAX_MAXQUEUE),
                SHMCHOP_E_USAGE;
+    if (!(p->rate >= 0.0 && isfinite(p->rate)))
+        return snprintf(msg, len, "rate %g is not 0 (srselect) or a finite rate > 0", p->rate),
+               SHMCHOP_E_USAGE;
     return 0;
 }
 
@@ -564,12 +567,17 @@ static int parse_all(shmchop_reader *r)
     return 0;
 }
 
-/* R4.9: the output rate. */
+/* R4.9: the output rate (or the forced one, params.rate). */
 static int select_rate(shmchop_reader *r, double *rate)
 {
     unsigned chosen, other;
     int rc;
 
+    /* A forced output rate: nothing to choose, every source is resampled. */
+    if (r->p.rate > 0.0) {
+        *rate = r->p.rate;
+        return 0;
+    }
     for (unsigned i = 0; i < r->nsrc; i++)
         r->rates[i] = r->src[i]->chop.rate;
     rc = shmchop__rate_select(r->rates, r->nsrc, r->p.srselect, rate, &chosen, &other);

@@ -308,6 +308,8 @@ static void ring_pop(shmchop__stream *s, size_t n)
 /* Append rows [from, from + n) of v. */
 static void ring_push(shmchop__stream *s, const shmchop__view *v, size_t from, size_t n)
 {
+    if (n == 0)
+        return; /* v->data may be NULL (length 0): no pointer arithmetic on it */
     for (uint32_t c = 0; c < s->nch; c++) {
         const float *src = v->data + (size_t)c * v->len + from;
         float *row = s->ring + (size_t)c * s->cap;
@@ -321,7 +323,8 @@ static void ring_push(shmchop__stream *s, const shmchop__view *v, size_t from, s
 static float deliver_row(const shmchop__stream *s, const shmchop__view *v, const shmchop__feed *fd,
                          uint32_t c, size_t from_ring, float *dst)
 {
-    const float *fresh = v->data + (size_t)c * v->len + fd->off;
+    /* An image of length 0 has no data (NULL): nothing fresh to take. */
+    const float *fresh = v->data ? v->data + (size_t)c * v->len + fd->off : NULL;
     size_t from_new = (size_t)(fd->deliver - from_ring);
     float last = s->hold[c];
 

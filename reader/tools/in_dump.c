@@ -3,17 +3,22 @@
 #include "in_commands.h"
 #include "toolkit.h"
 
+#include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <shmchop/error.h>
 #include <shmchop/image.h>
+#include <shmchop/reader.h>
+#include <shmchop/segment.h>
 
 static const char usage[] =
-    "Usage: shmchop-in dump (--image FILE | NAME) [--memtype local|global] [--json|--csv] "
-    "[--samples]\n"
+    "Usage: shmchop-in dump (--image FILE | NAME) [--memtype local|global] [--scope PAT]\n"
+    "                       [--rate R] [--json|--csv] [--samples]\n"
     "\n"
     "Print one frame: the header, the extension block, the names and, per channel,\n"
     "min/max/mean of the finite samples.\n"
@@ -21,6 +26,13 @@ static const char usage[] =
     "  --image FILE     the image saved in FILE\n"
     "  NAME             the live segment of Shared Mem Name NAME\n"
     "  --memtype M      local (default) or global\n"
+    "  --scope PAT      keep the channels PAT matches (R4.12)\n"
+    "  --rate R         resample the frame to R samples per second (R4.10-R4.11:\n"
+    "                   linear, first and last samples held, start rounded down,\n"
+    "                   end rounded up)\n"
+    "                   Both run the frame through the reader (one cook), so names,\n"
+    "                   rate, start, length, stats and samples are its output; the\n"
+    "                   header and block stay the image's.\n"
     "  --json           one line of JSON (SPEC 7); NaN and Inf samples print as null\n"
     "  --csv            a row of channel names, then one row per sample index\n"
     "  --samples        also print every sample (always so with --csv)\n"
@@ -36,8 +48,8 @@ typedef struct dump_args {
     bool global;       /* --memtype global */
     enum dump_format format;
     bool samples;
-    /* --scope PAT and --rate R (SPEC 7) belong here once the reader's
-     * scope and resampling exist; they take OPT_SCOPE and OPT_RATE. */
+    const char *scope; /* --scope PAT, or NULL */
+    double rate;       /* --rate R, or 0 */
 } dump_args;
 
 enum {
@@ -46,6 +58,8 @@ enum {
     OPT_JSON,
     OPT_CSV,
     OPT_SAMPLES,
+    OPT_SCOPE,
+    OPT_RATE,
     OPT_HELP,
 };
 
@@ -55,6 +69,8 @@ static const struct option long_options[] = {
     { "json", no_argument, NULL, OPT_JSON },
     { "csv", no_argument, NULL, OPT_CSV },
     { "samples", no_argument, NULL, OPT_SAMPLES },
+    { "scope", required_argument, NULL, OPT_SCOPE },
+    { "rate", required_argument, NULL, OPT_RATE },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
 };
@@ -94,6 +110,13 @@ static int parse_args(int argc, char **argv, dump_args *a)
             break;
         case OPT_SAMPLES:
             a->samples = true;
+            break;
+        case OPT_SCOPE:
+            a->scope = optarg;
+            break;
+        case OPT_RATE:
+            if (tk_parse_double("--rate", optarg, 0.0, DBL_MAX, true, &a->rate))
+                return TK_EXIT_USAGE;
             break;
         case 'h':
         case OPT_HELP:
@@ -420,41 +443,123 @@ static int dump_frame(const dump_args *a, const char *object, const shmchop_chop
     }
 }
 
+/*
+ * --scope and --rate: one cook of the image by a reader with that scope
+ * and that forced output rate (R4.1, R4.10-R4.12), so that dump shows
+ * exactly what an In CHOP with these parameters outputs. *out gets a copy
+ * of the output. Returns 0, or TK_EXIT_USAGE after printing why (a bad
+ * pattern, an output beyond the reader's limits).
+ */
+static int reader_view(const dump_args *a, const char *object, const void *img, size_t len,
+                       shmchop_chop *out)
+{
+    const void *imgs[1] = { img };
+    size_t lens[1] = { len };
+    char err[SHMCHOP_MESSAGE_MAX] = "";
+    shmchop_reader_params p;
+    shmchop_reader *r = NULL;
+    int rc;
+
+    shmchop_reader_params_init(&p);
+    p.name = "image"; /* only a label: the image-fed cook opens no segment */
+    p.scope = a->scope;
+    p.rate = a->rate;
+    rc = shmchop_reader_open(&p, &r, err, sizeof(err));
+    if (rc)
+        return tk_usage_error("%s", *err ? err : shmchop_strerror(rc));
+    rc = shmchop_reader_cook_images(r, 0, imgs, lens, 1);
+    if (!rc)
+        rc = shmchop_chop_copy(out, shmchop_reader_output(r));
+    if (rc)
+        tk_error("%s: %s", object,
+                 *shmchop_reader_error(r) ? shmchop_reader_error(r) : shmchop_strerror(rc));
+    shmchop_reader_close(r);
+    return rc ? TK_EXIT_USAGE : 0;
+}
+
+/* Parse the image in buf (a private copy), apply --scope/--rate, print. */
+static int dump_bytes(const dump_args *a, const char *object, const void *buf, size_t len)
+{
+    shmchop_parse_opts opts = { .object = object, .count_nonfinite = true };
+    shmchop_image_info info;
+    shmchop_diag diag;
+    shmchop_chop chop, view;
+    int rc;
+
+    shmchop_chop_init(&chop);
+    shmchop_chop_init(&view);
+    rc = shmchop_image_parse(buf, len, &opts, &chop, &info, &diag);
+    if (rc == -ENOMEM) {
+        /* Not a fault of the image: the tool could not do its job. */
+        tk_error("%s: out of memory", object);
+        rc = TK_EXIT_USAGE;
+    } else if (rc) {
+        /* Nothing to print but why (SPEC R6.2). */
+        tk_print_findings(stderr, &diag);
+        tk_error("%s: invalid image", object);
+        rc = TK_EXIT_INVALID;
+    } else if (a->scope || a->rate > 0.0) {
+        rc = reader_view(a, object, buf, len, &view);
+        if (!rc)
+            rc = dump_frame(a, object, &view, &info, &diag);
+    } else {
+        rc = dump_frame(a, object, &chop, &info, &diag);
+    }
+    shmchop_chop_free(&chop);
+    shmchop_chop_free(&view);
+    return rc;
+}
+
 /* --image FILE: the image saved in a file (SPEC 1.4). */
 static int dump_image(const dump_args *a)
 {
-    shmchop_parse_opts opts = { .object = a->image, .count_nonfinite = true };
-    shmchop_image_info info;
-    shmchop_diag diag;
-    shmchop_chop chop;
+    unsigned char *buf = NULL;
+    char err[256];
+    size_t len = 0;
     int rc;
 
     if (a->global)
         return tk_usage_error("--memtype global: --image reads local CHOP images only; "
                               "global segment images are not supported yet");
-    shmchop_chop_init(&chop);
-    rc = tk_load_image(a->image, &opts, &chop, &info, &diag, NULL);
-    if (rc == TK_EXIT_INVALID) {
-        /* Nothing to print but why (SPEC R6.2). */
-        tk_print_findings(stderr, &diag);
-        tk_error("%s: invalid image", a->image);
-    } else if (rc == TK_EXIT_OK) {
-        rc = dump_frame(a, a->image, &chop, &info, &diag);
+    rc = tk_read_file(a->image, &buf, &len, err, sizeof(err));
+    if (rc) {
+        tk_error("%s: %s", a->image, err);
+        return TK_EXIT_USAGE;
     }
-    shmchop_chop_free(&chop);
+    rc = dump_bytes(a, a->image, buf, len);
+    free(buf);
     return rc;
 }
 
-/*
- * NAME: a live segment (SPEC sections 2 and 3). The segment layer is being
- * written separately; until it lands this path refuses with exit 2. Its
- * replacement should read one frame into a CHOP and print it through
- * dump_frame().
- */
+/* NAME: one copy of a live local segment (SPEC section 2), read as a
+ * reader reads it (R2.5-R2.10); a segment that cannot be read exits 2. */
 static int dump_live(const dump_args *a)
 {
-    tk_error("%s: live segments: not built yet", a->name);
-    return TK_EXIT_USAGE;
+    shmchop_segment_opts so = { 0 };
+    shmchop_segment_status st;
+    shmchop_segment_stats ss;
+    shmchop_segment *seg = NULL;
+    char err[SHMCHOP_MESSAGE_MAX] = "";
+    const void *img = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (a->global)
+        return tk_usage_error("--memtype global: global segments (SPEC 3) are not read yet");
+    rc = shmchop_segment_open(a->name, &so, &seg, err, sizeof(err));
+    if (rc)
+        return tk_usage_error("%s", *err ? err : shmchop_strerror(rc));
+    rc = shmchop_segment_read_owned(seg, &img, &len, &st);
+    shmchop_segment_get_stats(seg, &ss);
+    if (rc) {
+        tk_error("%s", st.message[0] ? st.message : shmchop_strerror(rc));
+        rc = TK_EXIT_USAGE;
+    } else {
+        /* The segment's buffer is a private copy: the parser may read it twice. */
+        rc = dump_bytes(a, ss.data_name[0] ? ss.data_name : a->name, img, len);
+    }
+    shmchop_segment_close(seg);
+    return rc;
 }
 
 int in_dump_main(int argc, char **argv)

@@ -198,16 +198,12 @@ static double hist_quantile(const histogram *h, double p)
 
 /* ---- state ---- */
 
-/*
- * The reader does not expose its export bindings yet (export.h describes
- * the wiring to come, with shmchop_reader_export()). Until it does, each
- * node derives them itself from the same parameters and the node's output,
- * as the reader will: same module, same rules (R4.13-R4.14).
- */
+/* One In node: its reader, which also derives the export bindings of its
+ * output from the export parameters (R4.13-R4.14, export_sernum). */
 typedef struct node {
     const char *spec;
     shmchop_reader *r;
-    shmchop_export *ex;
+    const shmchop_export *ex; /* shmchop_reader_export(r) */
     bool ok;              /* the latest cook succeeded */
     uint64_t torn_total;  /* --verify-counter failures */
     uint64_t ok_cooks, err_cooks;
@@ -266,7 +262,8 @@ static int parse_number_option(watch_args *a, int c, const char *arg)
                    ? TK_EXIT_USAGE
                    : 0;
     case OPT_MAXQUEUE:
-        return tk_parse_double("--maxqueue", arg, 0.0, SHMCHOP_READER_MAX_MAXQUEUE, true,
+        /* 0 is allowed, as by the reader: keep nothing beyond the slice. */
+        return tk_parse_double("--maxqueue", arg, 0.0, SHMCHOP_READER_MAX_MAXQUEUE, false,
                                &a->params.maxqueue)
                    ? TK_EXIT_USAGE
                    : 0;
@@ -842,10 +839,6 @@ static void cook_node(watch *w, node *nd)
     uint64_t now = timing_now_ns();
     int rc = shmchop_reader_cook(nd->r, now);
 
-    /* The bindings of the output as it now stands (held on failure). */
-    shmchop_export_poll(nd->ex, now);
-    shmchop_export_update(nd->ex, shmchop_reader_output(nd->r), NULL);
-
     nd->ok = rc == 0;
     if (!nd->ok) {
         nd->err_cooks++;
@@ -929,9 +922,7 @@ static int open_nodes(watch *w)
         if (shmchop_reader_open(&p, &nd->r, err, sizeof(err)))
             return tk_usage_error("SPEC '%s': %s", nd->spec, err);
         w->n++;
-        if (shmchop_export_open(p.exportmethod, p.autoexportroot, p.exporttable, &nd->ex, err,
-                                sizeof(err)))
-            return tk_usage_error("export: %s", err);
+        nd->ex = shmchop_reader_export(nd->r);
     }
     return 0;
 }
@@ -962,7 +953,6 @@ static void watch_free(watch *w)
 {
     for (size_t i = 0; i < w->n; i++) {
         shmchop_reader_close(w->nodes[i].r);
-        shmchop_export_close(w->nodes[i].ex);
     }
     free(w->nodes);
     free(w->hist);

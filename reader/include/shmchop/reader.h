@@ -89,6 +89,10 @@ typedef struct shmchop_reader_params {
     double maxqueue;           /* slices, default 3 */
     bool strict;               /* image and object warnings are errors */
     unsigned lock_timeout_ms;  /* bound of every lock wait; 0 = 1000 */
+    double rate;               /* [ext] output rate: 0 (default) = the one
+                                  srselect picks (R4.9); > 0 resamples every
+                                  source to it (R4.10-R4.11) and srselect is
+                                  not consulted (`dump --rate`) */
 } shmchop_reader_params;
 
 /* Fill p with the defaults of SPEC 4.1 (no name). */
