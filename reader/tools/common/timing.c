@@ -48,8 +48,3 @@ int timing_sleep_until(uint64_t deadline_ns)
 
     return rc == EINTR ? -EINTR : 0;
 }
-
-int64_t timing_cursor(uint64_t t, double rate, double fps)
-{
-    return (int64_t)llroundl((long double)t * (long double)rate / (long double)fps);
-}

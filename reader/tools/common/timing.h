@@ -33,12 +33,4 @@ uint64_t timing_frame_at(const timing *tm, uint64_t now_ns);
  */
 int timing_sleep_until(uint64_t deadline_ns);
 
-/*
- * Samples written up to and including frame t at `rate` samples per
- * second: round(t * rate / fps) (SPEC R4.4/R5.4). A slice is
- * cursor(t) - cursor(t_prev): slices never overlap, leave no gap and add
- * up exactly.
- */
-int64_t timing_cursor(uint64_t t, double rate, double fps);
-
 #endif
