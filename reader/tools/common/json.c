@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* JSON output of the tools (jansson) and findings for humans. */
 #include "toolkit.h"
+#include "jsonbuf.h"
 
 #include <errno.h>
 #include <math.h>
@@ -8,41 +9,6 @@
 #include <string.h>
 
 #include <shmchop/error.h>
-
-/* Length of the valid UTF-8 sequence at s (RFC 3629), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t n;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-        n = 3;
-    else if (c >= 0xF0 && c <= 0xF4)
-        n = 4;
-    else
-        return 0;
-    /* The second byte's range excludes overlong forms, surrogates and
-     * code points past U+10FFFF. */
-    if (c == 0xE0)
-        lo = 0xA0;
-    else if (c == 0xED)
-        hi = 0x9F;
-    else if (c == 0xF0)
-        lo = 0x90;
-    else if (c == 0xF4)
-        hi = 0x8F;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return n;
-}
 
 json_t *tk_json_str(const char *s)
 {
@@ -63,7 +29,7 @@ json_t *tk_json_str(const char *s)
     if (!fixed)
         return NULL;
     while (*p) {
-        size_t n = utf8_seq(p);
+        size_t n = tk_utf8_seq(p);
         if (n) {
             memcpy(fixed + o, p, n);
             o += n;

@@ -138,10 +138,7 @@ void tk_buf_i64(tk_buf *b, int64_t v)
     tk_buf_u64(b, (uint64_t)v);
 }
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629), or 0 when invalid:
- * no overlong forms, no surrogates, nothing past U+10FFFF. The NUL that
- * ends s fails every continuation test, so no read goes past it. */
-static size_t utf8_seq(const unsigned char *s)
+size_t tk_utf8_seq(const unsigned char *s)
 {
     unsigned char c = s[0], lo = 0x80, hi = 0xBF;
     size_t n;
@@ -212,7 +209,7 @@ void tk_buf_json_str(tk_buf *b, const char *s)
 
     tk_buf_char(b, '"');
     while (*p) {
-        size_t n = utf8_seq(p);
+        size_t n = tk_utf8_seq(p);
         if (n == 1)
             json_ascii(b, *p);
         else if (n)

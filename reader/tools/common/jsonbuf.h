@@ -77,4 +77,9 @@ void tk_buf_csv_str(tk_buf *b, const char *s);
  * Returns 0 or -errno. */
 int tk_buf_write(const tk_buf *b, int fd);
 
+/* Length of the valid UTF-8 sequence at s (RFC 3629), or 0 when invalid:
+ * no overlong forms, no surrogates, nothing past U+10FFFF. The NUL that
+ * ends s fails every continuation test, so no read goes past it. */
+size_t tk_utf8_seq(const unsigned char *s);
+
 #endif
