@@ -114,29 +114,6 @@ typedef struct run_args {
     size_t n_faults;
 } run_args;
 
-/* ---- signals ---- */
-
-static volatile sig_atomic_t g_stop_signal;
-
-static void on_stop_signal(int sig)
-{
-    g_stop_signal = sig;
-}
-
-/* No SA_RESTART: clock_nanosleep returns EINTR and the loop sees the
- * flag at once (it is never restarted anyway). */
-static int install_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
-        return -errno;
-    return 0;
-}
-
 /* ---- arguments ---- */
 
 static int parse_fault(run_args *a, const char *arg)
@@ -438,7 +415,7 @@ static void sleep_ms(uint32_t ms)
 {
     uint64_t end = timing_now_ns() + (uint64_t)ms * 1000000u;
 
-    while (!g_stop_signal && timing_sleep_until(end) == -EINTR)
+    while (!timing_stop_signal && timing_sleep_until(end) == -EINTR)
         ;
 }
 
@@ -693,12 +670,12 @@ static void run_loop(run_state *st)
 {
     uint64_t t = 1, frames = st->a->frames;
 
-    while (!g_stop_signal && !st->failed && !st->abandoned && (frames == 0 || t <= frames)) {
+    while (!timing_stop_signal && !st->failed && !st->abandoned && (frames == 0 || t <= frames)) {
         uint64_t next;
 
         if (timing_sleep_until(timing_deadline(&st->tm, t)) == -EINTR)
             continue;
-        if (g_stop_signal)
+        if (timing_stop_signal)
             break;
         do_frame(st, t);
         next = timing_frame_at(&st->tm, timing_now_ns());
@@ -710,7 +687,7 @@ static void run_loop(run_state *st)
     /* A run of N frames lasts N frame slots: wait out the last one, so
      * that the summary's rate is the pacing rate. */
     if (frames && t > frames && !st->failed && !st->abandoned)
-        while (!g_stop_signal && timing_sleep_until(timing_deadline(&st->tm, frames + 1)) == -EINTR)
+        while (!timing_stop_signal && timing_sleep_until(timing_deadline(&st->tm, frames + 1)) == -EINTR)
             ;
 }
 
@@ -725,7 +702,7 @@ static int summary_json(const run_state *st, const shmchop_writer_stats *ws, dou
                         double fps)
 {
     json_t *o = json_object();
-    const char *sig = signal_name(g_stop_signal);
+    const char *sig = signal_name(timing_stop_signal);
     int rc = -1;
 
     if (!o)
@@ -757,7 +734,7 @@ out:
 static void summary_human(const run_state *st, const shmchop_writer_stats *ws, double secs,
                           double fps)
 {
-    const char *sig = signal_name(g_stop_signal);
+    const char *sig = signal_name(timing_stop_signal);
 
     printf("%s: name %s: %" PRIu64 " frame%s published in %.2f s (%.1f fps), %" PRIu64
            " skipped, %" PRIu64 " lock timeouts, %" PRIu64 " resizes",
@@ -804,7 +781,7 @@ static int run(const run_args *a)
     int rc;
 
     shmchop_chop_init(&st.chop);
-    if (install_signals()) {
+    if (timing_stop_signals_install(false)) {
         tk_error("cannot install signal handlers: %s", strerror(errno));
         return TK_EXIT_USAGE;
     }

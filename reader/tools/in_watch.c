@@ -219,29 +219,6 @@ typedef struct watch {
     bool tty;
 } watch;
 
-static volatile sig_atomic_t g_stop;
-
-static void on_stop(int sig)
-{
-    g_stop = sig;
-}
-
-static int install_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
-        return -errno;
-    /* A reader of our output that goes away is a normal end (EPIPE). */
-    sa.sa_handler = SIG_IGN;
-    if (sigaction(SIGPIPE, &sa, NULL))
-        return -errno;
-    return 0;
-}
-
 /* ---- arguments ---- */
 
 static int parse_number_option(watch_args *a, int c, const char *arg)
@@ -885,12 +862,12 @@ static int cook_loop(watch *w)
     uint64_t slot = 1;
     int rc = 0;
 
-    while (!g_stop && (w->a->frames == 0 || w->cooks < w->a->frames)) {
+    while (!timing_stop_signal && (w->a->frames == 0 || w->cooks < w->a->frames)) {
         uint64_t now;
 
         if (timing_sleep_until(timing_deadline(&tm, slot)) == -EINTR)
             continue;
-        if (g_stop)
+        if (timing_stop_signal)
             break;
         rc = one_frame(w);
         if (rc)
@@ -971,7 +948,7 @@ int in_watch_main(int argc, char **argv)
     if (rc)
         goto out;
     w.hist = calloc(1, sizeof(*w.hist));
-    if (!w.hist || tk_buf_init(&w.buf, 64 * 1024) || install_signals()) {
+    if (!w.hist || tk_buf_init(&w.buf, 64 * 1024) || timing_stop_signals_install(true)) {
         tk_error("cannot set up: %s", strerror(errno ? errno : ENOMEM));
         rc = TK_EXIT_USAGE;
         goto out;

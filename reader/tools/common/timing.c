@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
+#include <string.h>
 #include <time.h>
 
 uint64_t timing_now_ns(void)
@@ -47,4 +49,26 @@ int timing_sleep_until(uint64_t deadline_ns)
     int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 
     return rc == EINTR ? -EINTR : 0;
+}
+
+volatile sig_atomic_t timing_stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    timing_stop_signal = sig;
+}
+
+int timing_stop_signals_install(bool ignore_sigpipe)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
+        return -errno;
+    sa.sa_handler = SIG_IGN;
+    if (ignore_sigpipe && sigaction(SIGPIPE, &sa, NULL))
+        return -errno;
+    return 0;
 }

@@ -3,6 +3,8 @@
 #ifndef SHMCHOP_TIMING_H
 #define SHMCHOP_TIMING_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -32,5 +34,16 @@ uint64_t timing_frame_at(const timing *tm, uint64_t now_ns);
  * calls again).
  */
 int timing_sleep_until(uint64_t deadline_ns);
+
+/* The signal (SIGINT or SIGTERM) that asked the tool to stop, else 0. */
+extern volatile sig_atomic_t timing_stop_signal;
+
+/*
+ * Make SIGINT and SIGTERM set timing_stop_signal instead of killing the
+ * tool, without SA_RESTART, so a pacing sleep returns EINTR and the loop
+ * sees the flag at once; with ignore_sigpipe a reader of our output that
+ * goes away is a normal end (EPIPE). Returns 0 or -errno.
+ */
+int timing_stop_signals_install(bool ignore_sigpipe);
 
 #endif
