@@ -323,6 +323,23 @@ static int build_params(const shmchop_reader *r, const shmchop_reader_params *p,
     return rc;
 }
 
+
+/* Release the storage the parameters own: sources' tables, strings, scope.
+ * The sources themselves are freed by the callers, which know which ones
+ * survive. */
+static void free_param_storage(shmchop_reader *r)
+{
+    free(r->src);
+    free(r->rates);
+    free(r->spans);
+    free(r->s_name);
+    free(r->s_global);
+    free(r->s_scope);
+    free(r->s_root);
+    free(r->s_table);
+    shmchop_scope_free(r->scope);
+}
+
 /* Swap the built parameters in; what they replace is released. */
 static void commit_params(shmchop_reader *r, const shmchop_reader_params *p, param_build *b)
 {
@@ -333,15 +350,7 @@ static void commit_params(shmchop_reader *r, const shmchop_reader_params *p, par
     for (unsigned k = 0; k < r->nsrc; k++)
         if (!b->reused[k])
             source_free(r->src[k]);
-    free(r->src);
-    free(r->rates);
-    free(r->spans);
-    free(r->s_name);
-    free(r->s_global);
-    free(r->s_scope);
-    free(r->s_root);
-    free(r->s_table);
-    shmchop_scope_free(r->scope);
+    free_param_storage(r);
 
     r->p = *p;
     r->p.name = r->s_name = b->s_name;
@@ -449,15 +458,7 @@ void shmchop_reader_close(shmchop_reader *r)
         return;
     for (unsigned i = 0; i < r->nsrc; i++)
         source_free(r->src[i]);
-    free(r->src);
-    free(r->rates);
-    free(r->spans);
-    free(r->s_name);
-    free(r->s_global);
-    free(r->s_scope);
-    free(r->s_root);
-    free(r->s_table);
-    shmchop_scope_free(r->scope);
+    free_param_storage(r);
     shmchop_chop_free(&r->out);
     shmchop_chop_free(&r->next);
     shmchop_export_close(r->ex);
