@@ -61,5 +61,11 @@ fuzz:
 fuzz-replay:
 	@scripts/fuzz.sh replay --build-dir $(BUILD)
 
+# Benchmarks against memcpy, the cache-line floor and the peers (bench/README.md):
+# text, JSON and PNG plots into bench/results/.
+bench:
+	@scripts/install-deps.sh build bench
+	@scripts/bench.sh --build-dir $(BUILD)
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-clang build-fuzz build-libfuzzer

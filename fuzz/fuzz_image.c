@@ -6,8 +6,29 @@
  * corpus, the golden vectors and any saved segment are valid inputs as they
  * are (SPEC 1.4). Every input is parsed four ways (strict or not, into a
  * fresh CHOP or into one that carries names from a previous read, R1.15,
- * counting NaN/Inf samples or not); an accepted image is then checked against what the spec says such an
- * image must be, rebuilt with shmchop_image_build and parsed again.
+ * counting NaN/Inf samples or not); an accepted image is then checked
+ * against what the spec says such an image must be, rebuilt with
+ * shmchop_image_build and parsed again (stages 1-3).
+ *
+ * Stage 4 cooks the input through a reader (shmchop_reader_cook_images,
+ * SPEC section 4). Its parameters come from the TRAILING bytes, those after
+ * the header's `size`: SPEC 1.4 lets an image file carry them and the
+ * parser ignores them, so every input stays a plain image and an image
+ * without trailing bytes cooks with the defaults. When `size` is not in
+ * [36, input length] there are no trailing bytes. The trailing bytes are
+ *   [0..2]  reader parameters, see fuzz_cook_params_decode (fuzz_cook.h):
+ *           scope, output rate (keep, 1, 60, 44100, 0.5x, 3x the image's),
+ *           1-4 sources (the same image passed n times) and srselect,
+ *           strict, time slicing, fps 60/24/1000, maxslice, maxqueue
+ *   [3]     bits 0-2: cooks - 1 (1-8)
+ *   [4..]   one byte per cook after the first: the time step to it, an
+ *           index into steps_us (default: one frame at fps)
+ * After every cook fuzz_cook_step checks R4.2 (a failed cook leaves the
+ * output and the stream state as they were), the output's bounds, names
+ * (R4.12) and info channels, and R4.7 exactly per source. Here, with the
+ * image known, also: a cook never succeeds on an image the parser refuses,
+ * and without time slicing or a forced rate the output is the image's
+ * selected channels, once per source, bit for bit (R4.3, R4.11).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -18,6 +39,7 @@
 #include <shmchop/image.h>
 
 #include "fuzz_common.h"
+#include "fuzz_cook.h"
 
 /* Messages must name the object (R6.1); this is the name we give. */
 #define OBJECT "fuzzimg"
@@ -439,6 +461,90 @@ static bool too_many_chans(const uint8_t *data, size_t size)
     return n > FUZZ_MAX_CHANS && (uint32_t)n <= SHMCHOP_MAX_CHANS;
 }
 
+/* ---- stage 4: the cook ------------------------------------------------ */
+
+/* Time steps between cooks, in microseconds (index 0: one frame at fps). */
+static const uint32_t steps_us[] = {0 /* unused */, 0, 1000, 16667, 41667, 250000, 1000000, 5000000};
+#define MAX_COOKS 8
+
+/* The bytes after the header's size (SPEC 1.4), where stage 4's
+ * parameters live; none when size is not a plausible image size. */
+static size_t trailing(const uint8_t *data, size_t size, const uint8_t **out)
+{
+    *out = NULL;
+    if (size < SHMCHOP_HEADER_SIZE)
+        return 0;
+    uint32_t claimed = fuzz_le32(data + SHMCHOP_OFF_SIZE);
+    if (claimed < SHMCHOP_HEADER_SIZE || claimed >= size)
+        return 0;
+    *out = data + claimed;
+    return size - claimed;
+}
+
+static void stage4_cook(const uint8_t *data, size_t size, const struct parse *loose)
+{
+    const uint8_t *tail;
+    size_t ntail = trailing(data, size, &tail);
+    fuzz_cook_params prm;
+    fuzz_cook_params_decode(tail, ntail, &prm);
+    unsigned ncooks = 1 + (ntail > 3 ? (tail[3] & 7u) : 0);
+
+    bool parsed = loose->rc == 0;
+    /* The reader parses fresh, not counting NaN/Inf: in strict mode it
+     * accepts exactly what the loose parse accepts without a warning. */
+    bool parse_ok = parsed && (!prm.strict || loose->diag.n_warnings == 0);
+    fuzz_cook fc;
+    fuzz_cook_open(&fc, &prm, parsed ? loose->chop.rate : 48000.0);
+    if (!fuzz_cook_affordable(&fc, data, size)) {
+        fuzz_cook_close(&fc);
+        return;
+    }
+    const void *images[FUZZ_COOK_MAX_SOURCES];
+    size_t lens[FUZZ_COOK_MAX_SOURCES];
+    for (unsigned i = 0; i < prm.nsrc; i++) {
+        images[i] = data;
+        lens[i] = size;
+    }
+    fuzz_cook_input in = {0, 0, 0};
+    if (parsed) {
+        in.chans = (uint64_t)prm.nsrc * loose->chop.num_chans;
+        in.max_len = loose->chop.length;
+        in.samples = in.chans * loose->chop.length;
+    }
+    /* Starts this far from 0 may be refused as beyond the reader's +-2^62
+     * (R4.11) or as overflowing (R1.17): no verdict is expected there. */
+    bool plain = parsed && !prm.timeslice && fc.forced_rate == 0.0 &&
+                 loose->chop.start > -(INT64_C(1) << 61) && loose->chop.start < (INT64_C(1) << 61);
+    shmchop_chop first;
+    shmchop_chop_init(&first);
+    bool have_first = false;
+    uint64_t now = UINT64_C(1000000000000);
+    for (unsigned k = 0; k < ncooks; k++) {
+        if (k > 0) {
+            unsigned si = 4 + k - 1 < ntail ? tail[4 + k - 1] & 7u : 0;
+            now += si == 0 ? (uint64_t)(1e9 / prm.fps) + 1 : (uint64_t)steps_us[si] * 1000u;
+        }
+        bool cooked;
+        int rc = fuzz_cook_step(&fc, now, images, lens, &in, &cooked);
+        if (!parse_ok)
+            FUZZ_CHECK(rc != 0);
+        if (plain && parse_ok) {
+            FUZZ_CHECK_EQ(rc, 0);
+            fuzz_check_pass_through(shmchop_reader_output(fc.r), &loose->chop, fc.scope, prm.nsrc);
+        }
+        if (rc != 0 || prm.timeslice)
+            continue;
+        /* The same image at any time: the same whole-frame output. */
+        if (have_first)
+            fuzz_check_same_chop(shmchop_reader_output(fc.r), &first);
+        else
+            FUZZ_CHECK_EQ(shmchop_chop_copy(&first, shmchop_reader_output(fc.r)), 0);
+        have_first = true;
+    }
+    shmchop_chop_free(&first);
+    fuzz_cook_close(&fc);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (too_many_chans(data, size))
@@ -481,13 +587,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_roundtrip(&loose);
     check_layout_roundtrip(&loose);
 
-    /*
-     * Stage 4 belongs to the cook (SPEC section 4), which is not written
-     * yet: when it lands, feed the accepted image to a reader here and
-     * check R4.2/R4.3 (output equals the parsed CHOP, a failed cook keeps
-     * the previous output).
-     */
 done:
+    if (loose.rc != -ENOMEM)
+        stage4_cook(data, size, &loose);
     shmchop_chop_free(&loose.chop);
     shmchop_chop_free(&loose_prev.chop);
     shmchop_chop_free(&strict.chop);

@@ -39,7 +39,8 @@ say() { echo "fuzz.sh: $*" >&2; }
 # Dictionary of a target, if it has one.
 dict_of() {
   case "$1" in
-    image) echo "$root/fuzz/dict/segment.dict" ;;
+    # A sequence is mostly images: the image tokens serve it too.
+    image|sequence) echo "$root/fuzz/dict/segment.dict" ;;
     *) if [ -f "$root/fuzz/dict/$1.dict" ]; then echo "$root/fuzz/dict/$1.dict"; fi ;;
   esac
 }

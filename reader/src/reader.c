@@ -323,7 +323,6 @@ static int build_params(const shmchop_reader *r, const shmchop_reader_params *p,
     return rc;
 }
 
-
 /* Release the storage the parameters own: sources' tables, strings, scope.
  * The sources themselves are freed by the callers, which know which ones
  * survive. */
