@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/* shmchop-bench internals: the registration list's types, the measuring loop, process and segment helpers. */
+#ifndef SHMCHOP_BENCH_H
+#define SHMCHOP_BENCH_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define KIB ((size_t)1024)
+#define MIB (KIB * 1024)
+
+/* How a benchmark's numbers read. */
+typedef enum bench_kind {
+    BENCH_COPY,    /* time per image, in process; rate in GB/s */
+    BENCH_LATENCY, /* one-way latency across processes (RTT/2); rate in round trips/s */
+} bench_kind;
+
+typedef struct bench_ctx bench_ctx;
+
+/* One entry of the registration list (main.c). */
+typedef struct bench_def {
+    const char *name;
+    const char *baseline; /* the entry whose p50 the ratio divides by; NULL for a baseline */
+    bench_kind kind;
+    int (*run)(bench_ctx *c);
+    size_t size;          /* nominal image bytes (BENCH_COPY), 0 otherwise */
+    int variant;          /* per-function switch, see each function */
+    double goal;          /* speed goal: p50 ratio to the baseline at most this; 0 = none */
+    const char *what;     /* one line for --list */
+} bench_def;
+
+/* Variants. */
+enum {
+    BV_SEQLOCK = 0,   /* read_copy / latency: the sequence-lock path */
+    BV_MUTEX = 1,     /* ... the data-mutex path (no_seqlock) */
+    BV_CRC = 0,       /* image part: the checksum alone */
+    BV_PARSE = 1,     /* image part: shmchop_image_parse of a private copy */
+    BV_WHOLE = 0,     /* cook: no time slicing */
+    BV_TIMESLICE = 1, /* cook: time slicing, one new frame per cook */
+};
+
+/* Measurement state of the benchmark being run. */
+struct bench_ctx {
+    const bench_def *def;
+    uint64_t warmup_ns;   /* warm-up before recording */
+    uint64_t budget_ns;   /* measured phase */
+    unsigned min_samples; /* recorded even when the budget is spent */
+    bool measuring;
+    uint64_t t_start, t_measure, t_end; /* t_end: the last loop check */
+    uint64_t warm_ops;
+    /* samples: ns per operation (per image, or one-way latency) */
+    double *samples;
+    size_t n, cap;
+    uint64_t ops;         /* operations in the recorded samples */
+    unsigned batch;       /* operations per sample */
+    size_t bytes;         /* actual image bytes (BENCH_COPY, latency payload) */
+    /* a second series, for numbers measured beside the main one */
+    const char *aux_name;
+    double *aux;
+    size_t naux, aux_cap;
+    double same_cpu;      /* latency: share of round trips with both sides on
+                             one CPU (0..1), or -1 when not tracked */
+    char note[256];       /* shown in the JSON: shape, counters worth knowing */
+    char err[320];        /* set by bench_fail() */
+};
+
+/* Set by SIGINT/SIGTERM/SIGHUP: every loop checks it and ends. */
+extern volatile sig_atomic_t bench_stop;
+
+/* --pin: the parent runs on one CPU, every child on another (-1: not
+ * pinned, the default). */
+extern int bench_child_cpu;
+
+/* CLOCK_MONOTONIC in ns. */
+uint64_t bench_now_ns(void);
+
+/* Loop condition of every benchmark: warm-up first, then the measured
+ * phase until the budget is spent (and min_samples are in), the sample
+ * store is full, or bench_stop is set. */
+bool bench_running(bench_ctx *c);
+
+/* Record one sample of ns_per_op covering `ops` operations (only counted
+ * while warming up; dropped once the store is full, which ends the run). */
+void bench_record(bench_ctx *c, double ns_per_op, uint64_t ops);
+void bench_record_aux(bench_ctx *c, double ns);
+
+/* Record the failure message; returns -1. */
+int bench_fail(bench_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Time op() in batches: a batch lasts about BENCH_BATCH_NS, so the two
+ * clock reads around it cost ~1% of it; each sample is the batch's time
+ * divided by its size. With prep != NULL, prep runs untimed before every
+ * op and the batch is 1. op and prep return 0, or fail the benchmark with
+ * bench_fail() and return -1.
+ */
+#define BENCH_BATCH_NS 2000.0
+typedef int (*bench_op_fn)(bench_ctx *c, void *st);
+int bench_run_op(bench_ctx *c, bench_op_fn op, bench_op_fn prep, void *st);
+
+/* ---- processes (bench_util.c) ------------------------------------------ */
+
+/* fork() whose child dies with the parent (PR_SET_PDEATHSIG). The child
+ * must leave with _exit(): it never runs the parent's cleanup. */
+pid_t bench_fork(void);
+
+/* Wait for a child at most ms, SIGKILL it at the deadline. Returns 0 when
+ * it exited 0, else -1 with a message in c. */
+int bench_reap(bench_ctx *c, pid_t pid, unsigned ms);
+
+/* Spin until *p is `want` (returns 0) or `alt` (returns 1), at most
+ * deadline_ms, with a pause hint between loads. Returns -1 on timeout or
+ * bench_stop. Pass alt == want when there is no other value to watch. */
+int bench_spin_until(const volatile uint64_t *p, uint64_t want, uint64_t alt,
+                     unsigned deadline_ms);
+#define BENCH_SPIN_NS 50000u /* pure spinning before yielding at each check */
+
+/* MAP_SHARED anonymous memory: shared with children forked after it,
+ * backed by shmem like /dev/shm, never named. */
+void *bench_shared_alloc(size_t n);
+void bench_shared_free(void *p, size_t n);
+
+/* ---- segments and images (bench_util.c) --------------------------------- */
+
+/* A Shared Mem Name unique to this run ("shmchopbench<pid>_<n>_"); the
+ * cleanup at exit removes every object of every name handed out. */
+void bench_seg_name(char *out, size_t cap);
+/* Remove the objects of one name now (writer closed first). */
+void bench_seg_release(const char *name);
+/* Remove everything this process created: segments (shmchop_shm_gc, then
+ * a sweep of /dev/shm for the run's tag) and ipc socket files. */
+void bench_cleanup_all(void);
+/* A unique socket path for peers (removed by bench_cleanup_all). */
+void bench_ipc_path(char *out, size_t cap);
+
+/* The image the benchmarks move: `chans` channels named chan1.. of
+ * `length` samples at `rate`, with the extension block and checksum.
+ * Returns a malloc'd image (*len bytes), or NULL. */
+void *bench_image_build(uint32_t chans, uint32_t length, double rate, uint64_t frame,
+                        int64_t start, bool timeslice, size_t *len);
+
+/* The channel length that makes the image of `chans` channels (names,
+ * extension block) closest to `target` bytes without exceeding it. */
+uint32_t bench_image_length_for(size_t target, uint32_t chans);
+#define BENCH_CHANS 8
+
+/* Patch extension block fields of a built image (the checksum covers data
+ * and names only, so it stays valid). */
+void bench_image_set_frame(void *img, uint64_t frame, int64_t start, uint64_t time_ns);
+
+/* ---- the benchmarks ------------------------------------------------------ */
+
+int bench_memcpy(bench_ctx *c);
+int bench_image_part(bench_ctx *c);
+int bench_read_copy(bench_ctx *c);
+int bench_cook(bench_ctx *c);
+int bench_pingpong_cacheline(bench_ctx *c);
+int bench_pingpong_pipe(bench_ctx *c);
+int bench_latency_publish_read(bench_ctx *c);
+int bench_peer_liblo(bench_ctx *c);
+int bench_peer_zmq(bench_ctx *c);
+
+/* Shape of the CHOP the latency benchmarks move. */
+#define BENCH_SMALL_CHANS 8
+#define BENCH_SMALL_LENGTH 1
+
+/* Why a peer benchmark cannot run in this build, or NULL when it can. */
+const char *bench_peer_missing(const bench_def *d);
+
+#endif

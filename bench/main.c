@@ -1,0 +1,907 @@
+/* SPDX-License-Identifier: MIT */
+/* shmchop-bench: the registration list, the runner, one line per result, JSON and TSV output. */
+#include "bench.h"
+
+#include <errno.h>
+#include <math.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#ifdef SHMCHOP_BENCH_HAVE_ZMQ
+#include <zmq.h>
+#endif
+
+#ifndef SHMCHOP_BENCH_BUILD_TYPE
+#define SHMCHOP_BENCH_BUILD_TYPE "unknown"
+#endif
+#ifndef SHMCHOP_BENCH_LIBLO_VERSION
+#define SHMCHOP_BENCH_LIBLO_VERSION ""
+#endif
+
+/*
+ * The registration list. Order matters: a baseline comes before the
+ * benchmarks that divide by it, so its p50 is known when they print.
+ *
+ * Goals are ratios of p50 to the baseline's p50 measured in the same
+ * process, never absolute times: a loaded or slower machine moves both
+ * sides. Why each goal is what it is: bench/README.md.
+ */
+#define COPY(name, base, fn, size, var, goal, what) \
+    { name, base, BENCH_COPY, fn, size, var, goal, what }
+#define LAT(name, base, fn, var, goal, what) \
+    { name, base, BENCH_LATENCY, fn, 0, var, goal, what }
+
+/* Goals per size: crc32c, parse (parts, no goal), read_copy, read_copy_mutex,
+ * cook, cook_ts. At 1 KiB the fixed cost of a read (locks, clock, checks,
+ * names) dwarfs a 20 ns memcpy; from 64 KiB on the bytes dominate. */
+#define SIZES(X)                                                                       \
+    X("1k", 1 * KIB, 0, 0, 50.0, 50.0, 120.0, 150.0)                                   \
+    X("64k", 64 * KIB, 0, 0, 9.0, 9.0, 12.0, 20.0)                                     \
+    X("1m", 1 * MIB, 0, 0, 9.0, 9.0, 12.0, 20.0)                                       \
+    X("16m", 16 * MIB, 0, 0, 9.0, 9.0, 12.0, 20.0)
+
+#define MEMCPY_ENTRY(sfx, size, g_crc, g_parse, g_seq, g_mx, g_cook, g_ts)            \
+    COPY("baseline_memcpy_" sfx, NULL, bench_memcpy, size, 0, 0,                       \
+         "memcpy of the image's bytes from shmem to private memory: the floor of a read"),
+#define READ_ENTRIES(sfx, size, g_crc, g_parse, g_seq, g_mx, g_cook, g_ts)            \
+    COPY("crc32c_" sfx, "baseline_memcpy_" sfx, bench_image_part, size, BV_CRC, g_crc, \
+         "shmchop_image_checksum: the CRC-32C every parse verifies"),                  \
+    COPY("parse_" sfx, "baseline_memcpy_" sfx, bench_image_part, size, BV_PARSE,       \
+         g_parse, "shmchop_image_parse of a private copy"),                            \
+    COPY("read_copy_" sfx, "baseline_memcpy_" sfx, bench_read_copy, size, BV_SEQLOCK,  \
+         g_seq, "shmchop_segment_read (sequence lock) + shmchop_image_parse"),         \
+    COPY("read_copy_mutex_" sfx, "baseline_memcpy_" sfx, bench_read_copy, size,        \
+         BV_MUTEX, g_mx, "shmchop_segment_read (data mutex) + shmchop_image_parse"),   \
+    COPY("cook_" sfx, "baseline_memcpy_" sfx, bench_cook, size, BV_WHOLE, g_cook,      \
+         "shmchop_reader_cook of a live segment, no time slicing"),                    \
+    COPY("cook_ts_" sfx, "baseline_memcpy_" sfx, bench_cook, size, BV_TIMESLICE, g_ts, \
+         "shmchop_reader_cook, time slicing, one new writer frame per cook"),
+
+static const bench_def g_benches[] = {
+    SIZES(MEMCPY_ENTRY)
+    SIZES(READ_ENTRIES)
+    LAT("pingpong_cacheline", NULL, bench_pingpong_cacheline, 0, 0,
+        "two processes bounce a counter through one cache line: the physical floor"),
+    LAT("pingpong_pipe", "pingpong_cacheline", bench_pingpong_pipe, 0, 0,
+        "two processes, 1-byte round trips through two pipes"),
+    LAT("latency_publish_read", "pingpong_cacheline", bench_latency_publish_read, BV_SEQLOCK,
+        4.0, "writer process publishes an 8x1 CHOP, reader process spins on reads (seqlock)"),
+    LAT("latency_publish_read_mutex", "pingpong_cacheline", bench_latency_publish_read,
+        BV_MUTEX, 20.0, "the same, the reader copying under the data mutex"),
+    LAT("peer_liblo_osc_udp", "pingpong_cacheline", bench_peer_liblo, 0, 0,
+        "liblo: the 8x1 CHOP image as an OSC blob, UDP round trip over 127.0.0.1"),
+    LAT("peer_zmq_ipc_pair", "pingpong_cacheline", bench_peer_zmq, 0, 0,
+        "libzmq: the 8x1 CHOP image, ZMQ_PAIR round trip over ipc://"),
+};
+#define NBENCH (sizeof(g_benches) / sizeof(g_benches[0]))
+
+/* ---- options --------------------------------------------------------------- */
+
+typedef struct options {
+    bool list, quick, check_goals, pin;
+    const char *filter;
+    const char *json;
+    const char *tsv_from;
+    const char *table;
+    double seconds; /* measured phase per benchmark */
+} options;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: shmchop-bench [--list] [--filter SUBSTR] [--quick] [--seconds S]\n"
+            "                     [--json FILE] [--check-goals] [--pin]\n"
+            "       shmchop-bench --tsv-from FILE.json [--table latency|throughput|markdown]\n"
+            "  --list         print the registered benchmarks and exit\n"
+            "  --filter S     run the benchmarks whose name contains S (and their baselines)\n"
+            "  --quick        about 0.2 s per benchmark (smoke test)\n"
+            "  --seconds S    measured time per benchmark (default 1, after a warm-up of S/5)\n"
+            "  --json FILE    write every result to FILE\n"
+            "  --check-goals  exit 3 when a speed goal (a ratio to the baseline) is missed\n"
+            "  --pin          run on the first two allowed CPUs, parent on one, children on\n"
+            "                 the other (default: not pinned)\n"
+            "  --tsv-from F   print a table of the results in F and exit: TSV for gnuplot\n"
+            "                 (latency: percentiles; throughput: GB/s per size) or markdown\n");
+}
+
+static int parse_args(int argc, char **argv, options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->seconds = 1.0;
+    o->table = "latency";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_val = i + 1 < argc;
+        if (strcmp(a, "--list") == 0) {
+            o->list = true;
+        } else if (strcmp(a, "--quick") == 0) {
+            o->quick = true;
+        } else if (strcmp(a, "--check-goals") == 0) {
+            o->check_goals = true;
+        } else if (strcmp(a, "--pin") == 0) {
+            o->pin = true;
+        } else if (strcmp(a, "--filter") == 0 && has_val) {
+            o->filter = argv[++i];
+        } else if (strcmp(a, "--json") == 0 && has_val) {
+            o->json = argv[++i];
+        } else if (strcmp(a, "--tsv-from") == 0 && has_val) {
+            o->tsv_from = argv[++i];
+        } else if (strcmp(a, "--table") == 0 && has_val) {
+            o->table = argv[++i];
+        } else if (strcmp(a, "--seconds") == 0 && has_val) {
+            char *end;
+            o->seconds = strtod(argv[++i], &end);
+            if (*end || !(o->seconds > 0 && o->seconds <= 600)) {
+                fprintf(stderr, "shmchop-bench: --seconds %s is not in (0, 600]\n", argv[i]);
+                return 2;
+            }
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        } else {
+            fprintf(stderr, "shmchop-bench: unknown or incomplete option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (o->quick)
+        o->seconds = 0.16;
+    if (strcmp(o->table, "latency") != 0 && strcmp(o->table, "throughput") != 0 &&
+        strcmp(o->table, "markdown") != 0) {
+        fprintf(stderr, "shmchop-bench: --table %s is not latency, throughput or markdown\n",
+                o->table);
+        return 2;
+    }
+    return 0;
+}
+
+/* ---- measuring ------------------------------------------------------------- */
+
+volatile sig_atomic_t bench_stop;
+int bench_child_cpu = -1;
+
+#define MAX_SAMPLES ((size_t)1 << 22)
+
+uint64_t bench_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int bench_fail(bench_ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+    if (c->err[0])
+        return -1; /* keep the first cause */
+    va_start(ap, fmt);
+    vsnprintf(c->err, sizeof(c->err), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+bool bench_running(bench_ctx *c)
+{
+    uint64_t now;
+
+    if (bench_stop) {
+        bench_fail(c, "interrupted");
+        return false;
+    }
+    if (c->err[0])
+        return false;
+    now = bench_now_ns();
+    if (c->t_start == 0)
+        c->t_start = now; /* setup does not eat the warm-up */
+    if (!c->measuring) {
+        if (now - c->t_start < c->warmup_ns || c->warm_ops == 0)
+            return true;
+        c->measuring = true;
+        c->t_measure = now;
+        return true;
+    }
+    c->t_end = now;
+    if (c->n >= MAX_SAMPLES)
+        return false;
+    if (now - c->t_measure >= c->budget_ns && c->n >= c->min_samples)
+        return false;
+    /* A benchmark far slower than its budget stops with fewer samples
+     * rather than running for minutes. */
+    return now - c->t_measure < 20 * c->budget_ns;
+}
+
+static void push(double **arr, size_t *n, size_t *cap, double v)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 4096;
+        double *p;
+        if (ncap > MAX_SAMPLES)
+            ncap = MAX_SAMPLES;
+        if (*n >= ncap || (p = realloc(*arr, ncap * sizeof(double))) == NULL)
+            return;
+        *arr = p;
+        *cap = ncap;
+    }
+    (*arr)[(*n)++] = v;
+}
+
+void bench_record(bench_ctx *c, double ns_per_op, uint64_t ops)
+{
+    if (!c->measuring) {
+        c->warm_ops += ops;
+        return;
+    }
+    size_t before = c->n;
+    push(&c->samples, &c->n, &c->cap, ns_per_op);
+    if (c->n > before)
+        c->ops += ops;
+}
+
+void bench_record_aux(bench_ctx *c, double ns)
+{
+    if (c->measuring)
+        push(&c->aux, &c->naux, &c->aux_cap, ns);
+}
+
+static unsigned calibrate(bench_ctx *c, bench_op_fn op, void *st)
+{
+    double best = INFINITY;
+
+    for (int i = 0; i < 8; i++) {
+        uint64_t t0 = bench_now_ns();
+        if (op(c, st))
+            return 0;
+        double t = (double)(bench_now_ns() - t0);
+        if (t < best)
+            best = t;
+    }
+    if (best >= BENCH_BATCH_NS)
+        return 1;
+    double b = ceil(BENCH_BATCH_NS / (best > 1 ? best : 1));
+    return b > 65536 ? 65536 : (unsigned)b;
+}
+
+int bench_run_op(bench_ctx *c, bench_op_fn op, bench_op_fn prep, void *st)
+{
+    unsigned batch = 1;
+
+    if (!prep && (batch = calibrate(c, op, st)) == 0)
+        return -1;
+    c->batch = batch;
+    while (bench_running(c)) {
+        if (prep && prep(c, st))
+            return -1;
+        uint64_t t0 = bench_now_ns();
+        for (unsigned i = 0; i < batch; i++) {
+            if (op(c, st))
+                return -1;
+        }
+        uint64_t t1 = bench_now_ns();
+        bench_record(c, (double)(t1 - t0) / batch, batch);
+    }
+    return c->err[0] ? -1 : 0;
+}
+
+/* ---- results --------------------------------------------------------------- */
+
+typedef struct stats {
+    size_t n;
+    double p50, p90, p99, max, min, mean;
+} stats;
+
+typedef enum { RUN_NONE, RUN_OK, RUN_FAILED, RUN_SKIPPED } run_state;
+
+typedef struct result {
+    const bench_def *def;
+    run_state state;
+    char msg[320];
+    char note[256];
+    stats s, aux;
+    const char *aux_name;
+    uint64_t ops;
+    unsigned batch;
+    size_t bytes;
+    double measured_s;
+    double same_cpu; /* see bench_ctx */
+    double ratio; /* NAN when the baseline has no p50 */
+    int goal_met; /* 1, 0, -1 no goal / no ratio */
+} result;
+
+/* Share of round trips with both processes on one CPU: above FLAG the line
+ * says so; above JUDGE the p50 may be a scheduler hand-over rather than
+ * the path (it is one once half the trips are), so the goal is not judged. */
+#define SAME_CPU_FLAG 0.05
+#define SAME_CPU_JUDGE 0.25
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of sorted v[0, n). */
+static double pct(const double *v, size_t n, double p)
+{
+    size_t k = (size_t)ceil(p * (double)n);
+    return v[k ? k - 1 : 0];
+}
+
+static void make_stats(double *v, size_t n, stats *s)
+{
+    double sum = 0;
+
+    memset(s, 0, sizeof(*s));
+    s->p50 = s->p90 = s->p99 = s->max = s->min = s->mean = NAN;
+    if (n == 0)
+        return;
+    qsort(v, n, sizeof(double), cmp_double);
+    for (size_t i = 0; i < n; i++)
+        sum += v[i];
+    s->n = n;
+    s->p50 = pct(v, n, 0.50);
+    s->p90 = pct(v, n, 0.90);
+    s->p99 = pct(v, n, 0.99);
+    s->min = v[0];
+    s->max = v[n - 1];
+    s->mean = sum / (double)n;
+}
+
+static const result *find_result(const result *res, const char *name)
+{
+    for (size_t i = 0; i < NBENCH; i++) {
+        if (strcmp(res[i].def->name, name) == 0)
+            return &res[i];
+    }
+    return NULL;
+}
+
+/* Rate: GB/s at the p50 for copies, round trips per second for latencies. */
+static double rate_of(const result *r, const char **unit)
+{
+    if (r->def->kind == BENCH_COPY) {
+        *unit = "GB/s";
+        return (double)r->bytes / r->s.p50;
+    }
+    *unit = "rt/s";
+    return 1e9 / (2.0 * r->s.mean);
+}
+
+static void run_bench(const bench_def *d, const options *o, result *r)
+{
+    bench_ctx c;
+    const char *skip = bench_peer_missing(d);
+
+    memset(&c, 0, sizeof(c));
+    r->def = d;
+    r->ratio = NAN;
+    r->goal_met = -1;
+    if (skip) {
+        r->state = RUN_SKIPPED;
+        snprintf(r->msg, sizeof(r->msg), "%s", skip);
+        return;
+    }
+    c.def = d;
+    c.budget_ns = (uint64_t)(o->seconds * 1e9);
+    c.warmup_ns = c.budget_ns / 5;
+    c.min_samples = o->quick ? 5 : 20;
+    c.same_cpu = -1;
+    int rc = d->run(&c);
+    if (rc == 0 && c.n == 0)
+        rc = bench_fail(&c, "no sample recorded");
+    r->state = rc == 0 ? RUN_OK : RUN_FAILED;
+    snprintf(r->msg, sizeof(r->msg), "%s", c.err);
+    snprintf(r->note, sizeof(r->note), "%s", c.note);
+    r->ops = c.ops;
+    r->batch = c.batch;
+    r->bytes = c.bytes;
+    r->same_cpu = c.same_cpu;
+    r->measured_s = c.measuring ? (double)(c.t_end - c.t_measure) / 1e9 : 0;
+    make_stats(c.samples, c.n, &r->s);
+    make_stats(c.aux, c.naux, &r->aux);
+    r->aux_name = c.aux_name;
+    free(c.samples);
+    free(c.aux);
+}
+
+static void judge(result *r, const result *all)
+{
+    const result *b;
+
+    if (r->state != RUN_OK || !r->def->baseline)
+        return;
+    b = find_result(all, r->def->baseline);
+    if (!b || b->state != RUN_OK || !(b->s.p50 > 0))
+        return;
+    r->ratio = r->s.p50 / b->s.p50;
+    /* A round trip run on one shared core measures the scheduler: its
+     * ratio is printed but not held against the goal. */
+    if (r->def->goal > 0 && !(r->same_cpu > SAME_CPU_JUDGE || b->same_cpu > SAME_CPU_JUDGE))
+        r->goal_met = r->ratio <= r->def->goal;
+}
+
+static void print_line(const result *r)
+{
+    const bench_def *d = r->def;
+    const char *unit;
+    double rate;
+
+    if (r->state == RUN_SKIPPED) {
+        printf("%-28s skipped: %s\n", d->name, r->msg);
+        return;
+    }
+    if (r->state == RUN_FAILED) {
+        printf("%-28s FAILED: %s\n", d->name, r->msg);
+        return;
+    }
+    rate = rate_of(r, &unit);
+    printf("%-28s %11llu iters  p50 %11.1f  p90 %11.1f  p99 %11.1f  max %12.1f ns  %10.3f %s",
+           d->name, (unsigned long long)r->ops, r->s.p50, r->s.p90, r->s.p99, r->s.max,
+           unit[0] == 'G' ? rate : rate / 1e3, unit[0] == 'G' ? "GB/s " : "k rt/s");
+    if (!d->baseline)
+        printf("  baseline");
+    else if (isnan(r->ratio))
+        printf("  x   n/a  vs %s", d->baseline);
+    else
+        printf("  x%7.2f vs %s", r->ratio, d->baseline);
+    if (r->goal_met >= 0)
+        printf("  [goal <= %.1fx: %s]", d->goal, r->goal_met ? "met" : "MISSED");
+    else if (d->goal > 0 && !isnan(r->ratio))
+        printf("  [goal <= %.1fx: not judged]", d->goal);
+    /* Both processes queued on one core measure the scheduler, not the
+     * path: say so on the line itself. */
+    if (r->same_cpu > SAME_CPU_FLAG)
+        printf("  [one CPU for both in %.0f%% of trips]", 100 * r->same_cpu);
+    printf("\n");
+    fflush(stdout);
+}
+
+/* ---- the machine ------------------------------------------------------------- */
+
+static double clock_overhead_ns(void)
+{
+    double v[2001];
+    for (int i = 0; i < 2001; i++) {
+        uint64_t a = bench_now_ns();
+        uint64_t b = bench_now_ns();
+        v[i] = (double)(b - a);
+    }
+    qsort(v, 2001, sizeof(double), cmp_double);
+    return v[1000];
+}
+
+static void read_line(const char *path, const char *key, char *out, size_t cap)
+{
+    char line[512];
+    FILE *f = fopen(path, "r");
+
+    out[0] = '\0';
+    if (!f)
+        return;
+    while (fgets(line, sizeof(line), f)) {
+        if (key && strncmp(line, key, strlen(key)) != 0)
+            continue;
+        char *s = key ? strchr(line, ':') : line;
+        if (!s)
+            continue;
+        s += key ? 1 : 0;
+        while (*s == ' ' || *s == '\t')
+            s++;
+        s[strcspn(s, "\n")] = '\0';
+        snprintf(out, cap, "%s", s);
+        break;
+    }
+    fclose(f);
+}
+
+static json_t *machine_json(const options *o, double clk, const char *load_before)
+{
+    struct utsname u;
+    char cpu[256], load[128], date[64];
+    time_t t = time(NULL);
+    struct tm tm;
+    json_t *m = json_object();
+
+    gmtime_r(&t, &tm);
+    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    read_line("/proc/cpuinfo", "model name", cpu, sizeof(cpu));
+    read_line("/proc/loadavg", NULL, load, sizeof(load));
+    json_object_set_new(m, "date", json_string(date));
+    json_object_set_new(m, "cpus_online", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
+    json_object_set_new(m, "cpu_model", json_string(cpu));
+    if (uname(&u) == 0)
+        json_object_set_new(m, "kernel", json_string(u.release));
+    json_object_set_new(m, "loadavg_before", json_string(load_before));
+    json_object_set_new(m, "loadavg_after", json_string(load));
+#if defined(__clang__)
+    json_object_set_new(m, "compiler", json_string(__VERSION__));
+#else
+    json_object_set_new(m, "compiler", json_string("gcc " __VERSION__));
+#endif
+    json_object_set_new(m, "build_type", json_string(SHMCHOP_BENCH_BUILD_TYPE));
+    json_object_set_new(m, "clock", json_string("CLOCK_MONOTONIC"));
+    json_object_set_new(m, "clock_pair_ns", json_real(clk));
+    json_object_set_new(m, "pinned", json_boolean(o->pin));
+    json_object_set_new(m, "quick", json_boolean(o->quick));
+    json_object_set_new(m, "seconds_per_benchmark", json_real(o->seconds));
+    json_object_set_new(m, "liblo", json_string(SHMCHOP_BENCH_LIBLO_VERSION));
+#ifdef SHMCHOP_BENCH_HAVE_ZMQ
+    int ma, mi, pa;
+    char zv[32];
+    zmq_version(&ma, &mi, &pa);
+    snprintf(zv, sizeof(zv), "%d.%d.%d", ma, mi, pa);
+    json_object_set_new(m, "libzmq", json_string(zv));
+#else
+    json_object_set_new(m, "libzmq", json_string(""));
+#endif
+    return m;
+}
+
+/* ---- JSON -------------------------------------------------------------------- */
+
+static json_t *num(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *stats_json(const stats *s)
+{
+    return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "samples", (json_int_t)s->n,
+                     "p50_ns", num(s->p50), "p90_ns", num(s->p90), "p99_ns", num(s->p99),
+                     "max_ns", num(s->max), "min_ns", num(s->min), "mean_ns", num(s->mean));
+}
+
+static const char *state_name(run_state s)
+{
+    return s == RUN_OK ? "ok" : s == RUN_FAILED ? "failed" : s == RUN_SKIPPED ? "skipped" : "not_run";
+}
+
+/* The series a sized benchmark belongs to: its name without "_<size>". */
+static void series_of(const char *name, char *out, size_t cap)
+{
+    const char *u = strrchr(name, '_');
+    size_t n = u ? (size_t)(u - name) : strlen(name);
+    snprintf(out, cap, "%.*s", (int)n, name);
+}
+
+static json_t *result_json(const result *r)
+{
+    const bench_def *d = r->def;
+    json_t *j = json_object();
+    char series[64];
+    const char *unit = "";
+
+    series_of(d->name, series, sizeof(series));
+    json_object_set_new(j, "name", json_string(d->name));
+    json_object_set_new(j, "state", json_string(state_name(r->state)));
+    json_object_set_new(j, "kind", json_string(d->kind == BENCH_COPY ? "copy" : "latency"));
+    json_object_set_new(j, "series", json_string(d->kind == BENCH_COPY ? series : d->name));
+    json_object_set_new(j, "what", json_string(d->what));
+    json_object_set_new(j, "baseline", d->baseline ? json_string(d->baseline) : json_null());
+    json_object_set_new(j, "nominal_bytes", json_integer((json_int_t)d->size));
+    if (r->state != RUN_OK) {
+        json_object_set_new(j, "message", json_string(r->msg));
+        return j;
+    }
+    double rate = rate_of(r, &unit);
+    json_object_set_new(j, "bytes", json_integer((json_int_t)r->bytes));
+    json_object_set_new(j, "iterations", json_integer((json_int_t)r->ops));
+    json_object_set_new(j, "batch", json_integer(r->batch));
+    json_object_set_new(j, "measured_s", json_real(r->measured_s));
+    json_object_set_new(j, "unit", json_string(d->kind == BENCH_COPY ? "ns per image"
+                                                                     : "ns one-way (RTT/2)"));
+    json_t *st = stats_json(&r->s);
+    json_object_update(j, st); /* copies the members: st is still ours */
+    json_decref(st);
+    json_object_set_new(j, "rate", num(rate));
+    json_object_set_new(j, "rate_unit", json_string(unit));
+    json_object_set_new(j, "ratio", num(r->ratio));
+    json_object_set_new(j, "goal_ratio", d->goal > 0 ? json_real(d->goal) : json_null());
+    json_object_set_new(j, "goal_met", r->goal_met < 0 ? json_null() : json_boolean(r->goal_met));
+    if (r->same_cpu >= 0)
+        json_object_set_new(j, "same_cpu_fraction", json_real(r->same_cpu));
+    if (r->aux_name && r->aux.n) {
+        json_t *a = stats_json(&r->aux);
+        json_object_set_new(a, "name", json_string(r->aux_name));
+        json_object_set_new(j, "aux", a);
+    }
+    if (r->note[0])
+        json_object_set_new(j, "note", json_string(r->note));
+    return j;
+}
+
+static int write_json(const char *path, json_t *machine, const result *res)
+{
+    json_t *root = json_object();
+    json_t *arr = json_array();
+    int rc;
+
+    json_object_set_new(root, "schema", json_string("shmchop-bench/1"));
+    json_object_set_new(root, "machine", machine);
+    for (size_t i = 0; i < NBENCH; i++) {
+        if (res[i].state != RUN_NONE)
+            json_array_append_new(arr, result_json(&res[i]));
+    }
+    json_object_set_new(root, "results", arr);
+    rc = json_dump_file(root, path, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+    json_decref(root);
+    if (rc != 0)
+        fprintf(stderr, "shmchop-bench: cannot write %s: %s\n", path, strerror(errno));
+    return rc == 0 ? 0 : 1;
+}
+
+/* ---- TSV for gnuplot ----------------------------------------------------------- */
+
+static double jnum(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+/* One row per benchmark: the percentiles (for the bar chart). */
+static void tsv_latency(const json_t *results)
+{
+    size_t i;
+    json_t *r;
+
+    printf("name\tkind\tp50_ns\tp90_ns\tp99_ns\tmax_ns\tratio\n");
+    json_array_foreach(results, i, r) {
+        if (strcmp(jstr(r, "state"), "ok") != 0)
+            continue;
+        printf("%s\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.4f\n", jstr(r, "name"), jstr(r, "kind"),
+               jnum(r, "p50_ns"), jnum(r, "p90_ns"), jnum(r, "p99_ns"), jnum(r, "max_ns"),
+               jnum(r, "ratio"));
+    }
+}
+
+/* One row per image size, one column per copy series (GB/s at p50). */
+static void tsv_throughput(const json_t *results)
+{
+    static const char *series[] = { "baseline_memcpy", "crc32c", "parse", "read_copy",
+                                     "read_copy_mutex", "cook", "cook_ts" };
+    const size_t ns = sizeof(series) / sizeof(series[0]);
+    size_t sizes[32], nsizes = 0, i;
+    json_t *r;
+
+    printf("bytes");
+    for (size_t k = 0; k < ns; k++)
+        printf("\t%s", series[k]);
+    printf("\n");
+    json_array_foreach(results, i, r) {
+        size_t b = (size_t)jnum(r, "nominal_bytes");
+        bool seen = false;
+        if (strcmp(jstr(r, "kind"), "copy") != 0 || b == 0)
+            continue;
+        for (size_t k = 0; k < nsizes; k++)
+            seen |= sizes[k] == b;
+        if (!seen && nsizes < 32)
+            sizes[nsizes++] = b;
+    }
+    for (size_t z = 0; z < nsizes; z++) {
+        printf("%zu", sizes[z]);
+        for (size_t k = 0; k < ns; k++) {
+            double gbps = NAN;
+            json_array_foreach(results, i, r) {
+                if ((size_t)jnum(r, "nominal_bytes") == sizes[z] &&
+                    strcmp(jstr(r, "series"), series[k]) == 0 &&
+                    strcmp(jstr(r, "state"), "ok") == 0)
+                    gbps = jnum(r, "rate");
+            }
+            if (isnan(gbps))
+                printf("\tNaN");
+            else
+                printf("\t%.4f", gbps);
+        }
+        printf("\n");
+    }
+}
+
+/* The README's table: one row per benchmark, numbers rounded for reading. */
+static void table_markdown(const json_t *results)
+{
+    size_t i;
+    json_t *r;
+
+    printf("| benchmark | bytes | p50 ns | p90 ns | p99 ns | max ns | rate | x baseline | goal |\n");
+    printf("|---|--:|--:|--:|--:|--:|--:|--:|---|\n");
+    json_array_foreach(results, i, r) {
+        const json_t *goal = json_object_get(r, "goal_met");
+        char ratio[32] = "", g[48] = "";
+        if (strcmp(jstr(r, "state"), "ok") != 0) {
+            printf("| `%s` | | | | | | %s | | |\n", jstr(r, "name"), jstr(r, "state"));
+            continue;
+        }
+        if (!isnan(jnum(r, "ratio")))
+            snprintf(ratio, sizeof(ratio), "%.2f", jnum(r, "ratio"));
+        if (json_is_boolean(goal))
+            snprintf(g, sizeof(g), "<= %.0f: %s", jnum(r, "goal_ratio"),
+                     json_is_true(goal) ? "met" : "**missed**");
+        else if (!isnan(jnum(r, "goal_ratio")) && ratio[0])
+            snprintf(g, sizeof(g), "<= %.0f: not judged", jnum(r, "goal_ratio"));
+        bool gbs = strcmp(jstr(r, "rate_unit"), "GB/s") == 0;
+        printf("| `%s` | %.0f | %.0f | %.0f | %.0f | %.0f | %.*f %s | %s | %s |\n", jstr(r, "name"),
+               jnum(r, "bytes"), jnum(r, "p50_ns"), jnum(r, "p90_ns"), jnum(r, "p99_ns"),
+               jnum(r, "max_ns"), gbs ? 2 : 0, jnum(r, "rate"), jstr(r, "rate_unit"), ratio, g);
+    }
+}
+
+static int tsv_from(const options *o)
+{
+    json_error_t e;
+    json_t *root = json_load_file(o->tsv_from, 0, &e);
+    const json_t *results;
+
+    if (!root) {
+        fprintf(stderr, "shmchop-bench: %s:%d: %s\n", o->tsv_from, e.line, e.text);
+        return 1;
+    }
+    results = json_object_get(root, "results");
+    if (!json_is_array(results) || strcmp(jstr(root, "schema"), "shmchop-bench/1") != 0) {
+        fprintf(stderr, "shmchop-bench: %s: not a shmchop-bench/1 result file\n", o->tsv_from);
+        json_decref(root);
+        return 1;
+    }
+    if (strcmp(o->table, "latency") == 0)
+        tsv_latency(results);
+    else if (strcmp(o->table, "throughput") == 0)
+        tsv_throughput(results);
+    else
+        table_markdown(results);
+    json_decref(root);
+    return 0;
+}
+
+/* ---- main ---------------------------------------------------------------------- */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    bench_stop = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal; /* no SA_RESTART: a blocked read returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a dead child's pipe: an error, not a death */
+}
+
+/* --pin: this process on the first allowed CPU, children on the second. */
+static int pin_cpus(void)
+{
+    cpu_set_t allowed, one;
+    int cpus[2], n = 0;
+
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
+        return -1;
+    for (int i = 0; i < CPU_SETSIZE && n < 2; i++) {
+        if (CPU_ISSET(i, &allowed))
+            cpus[n++] = i;
+    }
+    if (n < 2) {
+        fprintf(stderr, "shmchop-bench: --pin needs two CPUs, %d allowed\n", n);
+        return -1;
+    }
+    CPU_ZERO(&one);
+    CPU_SET(cpus[0], &one);
+    if (sched_setaffinity(0, sizeof(one), &one) != 0) {
+        fprintf(stderr, "shmchop-bench: --pin: sched_setaffinity: %s\n", strerror(errno));
+        return -1;
+    }
+    bench_child_cpu = cpus[1];
+    return 0;
+}
+
+static bool selected_by_filter(const bench_def *d, const options *o)
+{
+    return !o->filter || strstr(d->name, o->filter) != NULL;
+}
+
+static void select_benches(const options *o, bool *sel)
+{
+    for (size_t i = 0; i < NBENCH; i++)
+        sel[i] = selected_by_filter(&g_benches[i], o);
+    /* Every ratio divides by a baseline run in this process. */
+    for (size_t i = 0; i < NBENCH; i++) {
+        if (!sel[i] || !g_benches[i].baseline)
+            continue;
+        for (size_t k = 0; k < NBENCH; k++) {
+            if (strcmp(g_benches[k].name, g_benches[i].baseline) == 0)
+                sel[k] = true;
+        }
+    }
+}
+
+static void list_benches(void)
+{
+    for (size_t i = 0; i < NBENCH; i++) {
+        const bench_def *d = &g_benches[i];
+        const char *miss = bench_peer_missing(d);
+        printf("%-28s %-22s %s\n", d->name, d->baseline ? d->baseline : "(baseline)", d->what);
+        if (miss)
+            printf("%-28s %-22s skipped in this build: %s\n", "", "", miss);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    bool sel[NBENCH];
+    result res[NBENCH];
+    char load_before[128];
+    int rc, failed = 0, missed = 0;
+    size_t nsel = 0;
+
+    if ((rc = parse_args(argc, argv, &o)) != 0)
+        return rc;
+    if (o.tsv_from)
+        return tsv_from(&o);
+    if (o.list) {
+        list_benches();
+        return 0;
+    }
+    select_benches(&o, sel);
+    for (size_t i = 0; i < NBENCH; i++)
+        nsel += sel[i];
+    if (nsel == 0) {
+        fprintf(stderr, "shmchop-bench: no benchmark matches '%s' (see --list)\n", o.filter);
+        return 2;
+    }
+    if (o.pin && pin_cpus() != 0)
+        return 2;
+    install_signals();
+    atexit(bench_cleanup_all);
+    read_line("/proc/loadavg", NULL, load_before, sizeof(load_before));
+    double clk = clock_overhead_ns();
+    printf("# shmchop-bench: %ld cpus online, %s, CLOCK_MONOTONIC (a read pair costs "
+           "%.0f ns), %.2f s per benchmark after a %.2f s warm-up, load %s\n",
+           sysconf(_SC_NPROCESSORS_ONLN), o.pin ? "pinned (parent and children apart)" : "not pinned",
+           clk, o.seconds, o.seconds / 5, load_before);
+    printf("# copy benchmarks: ns per image (batched to ~%.0f ns per sample); latency "
+           "benchmarks: one-way ns = round trip / 2\n",
+           BENCH_BATCH_NS);
+    memset(res, 0, sizeof(res));
+    for (size_t i = 0; i < NBENCH; i++) {
+        res[i].def = &g_benches[i];
+        if (!sel[i] || bench_stop)
+            continue;
+        run_bench(&g_benches[i], &o, &res[i]);
+        judge(&res[i], res);
+        print_line(&res[i]);
+        failed += res[i].state == RUN_FAILED;
+        missed += res[i].goal_met == 0;
+    }
+    bench_cleanup_all();
+    if (o.json && write_json(o.json, machine_json(&o, clk, load_before), res) != 0)
+        failed++;
+    if (bench_stop) {
+        fprintf(stderr, "shmchop-bench: interrupted\n");
+        return 130;
+    }
+    if (failed) {
+        fprintf(stderr, "shmchop-bench: %d benchmark(s) failed\n", failed);
+        return 1;
+    }
+    if (missed)
+        fprintf(stderr, "shmchop-bench: %d speed goal(s) missed\n", missed);
+    return o.check_goals && missed ? 3 : 0;
+}
