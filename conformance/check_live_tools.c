@@ -370,7 +370,7 @@ static void check_exports(json_t *nd)
 }
 
 /*
- * R5.3, R2.9, R1.17, R4.13, SPEC 7 (watch --json): a counter writer read by
+ * R5.1, R5.3, R2.9, R1.17, R4.13, SPEC 7 (watch --json): a counter writer read by
  * `watch --verify-counter` shows its live channels, every line keeps the
  * contract, and no frame is torn or mixed. Then R2.8: SIGTERM makes the
  * writer unlink its data and info objects (the mutex objects stay).
@@ -395,6 +395,11 @@ START_TEST(r5_3_r2_9_watch_counter_untorn_then_r2_8_sigterm_cleans)
     pid_t w = spawn(&e, "writer", wargv);
 
     ck_assert_msg(wait_for_writer(e.name, 5000), "the writer did not start");
+    /* R5.1: local mode writes one section-2 segment for its name. */
+    snprintf(obj, sizeof(obj), "TouchSHM%s", e.name);
+    ck_assert_msg(shm_exists(obj), "R5.1: no data object %s", obj);
+    snprintf(obj, sizeof(obj), "TouchSHMTouchSHM%s4jhd783h", e.name);
+    ck_assert_msg(shm_exists(obj), "R5.1: no info object %s", obj);
     ck_assert_int_eq(th_run(rargv, &ro, &res), 0);
     ck_assert_msg(res.exit_code == 0, "watch exit %d: %s", res.exit_code, res.err);
     ck_assert_msg(strstr(res.err, "120 frames cooked") && strstr(res.err, " 0 torn"),
