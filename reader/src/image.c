@@ -51,23 +51,7 @@ report(parse_ctx *ctx, int is_error, int code, const char *rule, const char *fie
 
 static int32_t rd_i32(const unsigned char *p)
 {
-    int32_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint32_t rd_u32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint64_t rd_u64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
+    return (int32_t)shmchop__le32(p);
 }
 
 void shmchop_header_decode(const void *buf, shmchop_header *hdr)
@@ -89,17 +73,17 @@ void shmchop_ext_decode(const void *buf, shmchop_ext *ext)
 {
     const unsigned char *p = buf;
 
-    ext->ext_magic = rd_u32(p + SHMCHOP_OFF_EXT_MAGIC);
-    ext->ext_size = rd_u32(p + SHMCHOP_OFF_EXT_SIZE);
-    ext->seq = rd_u64(p + SHMCHOP_OFF_EXT_SEQ);
-    ext->frame = rd_u64(p + SHMCHOP_OFF_EXT_FRAME);
-    ext->start = (int64_t)rd_u64(p + SHMCHOP_OFF_EXT_START);
-    ext->time_ns = rd_u64(p + SHMCHOP_OFF_EXT_TIME_NS);
-    ext->writer_pid = rd_u32(p + SHMCHOP_OFF_EXT_PID);
-    ext->flags = rd_u32(p + SHMCHOP_OFF_EXT_FLAGS);
-    ext->checksum = rd_u32(p + SHMCHOP_OFF_EXT_CHECKSUM);
-    ext->reserved = rd_u32(p + SHMCHOP_OFF_EXT_RESERVED);
-    ext->heartbeat_ns = rd_u64(p + SHMCHOP_OFF_EXT_HEARTBEAT);
+    ext->ext_magic = shmchop__le32(p + SHMCHOP_OFF_EXT_MAGIC);
+    ext->ext_size = shmchop__le32(p + SHMCHOP_OFF_EXT_SIZE);
+    ext->seq = shmchop__le64(p + SHMCHOP_OFF_EXT_SEQ);
+    ext->frame = shmchop__le64(p + SHMCHOP_OFF_EXT_FRAME);
+    ext->start = (int64_t)shmchop__le64(p + SHMCHOP_OFF_EXT_START);
+    ext->time_ns = shmchop__le64(p + SHMCHOP_OFF_EXT_TIME_NS);
+    ext->writer_pid = shmchop__le32(p + SHMCHOP_OFF_EXT_PID);
+    ext->flags = shmchop__le32(p + SHMCHOP_OFF_EXT_FLAGS);
+    ext->checksum = shmchop__le32(p + SHMCHOP_OFF_EXT_CHECKSUM);
+    ext->reserved = shmchop__le32(p + SHMCHOP_OFF_EXT_RESERVED);
+    ext->heartbeat_ns = shmchop__le64(p + SHMCHOP_OFF_EXT_HEARTBEAT);
 }
 
 /* R1.1-R1.3: is this an image of a version we read, and is it all here? */
@@ -216,7 +200,7 @@ static void check_ext(parse_ctx *ctx)
     uint64_t end;
 
     if (h->size < SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE ||
-        rd_u32(ctx->buf + SHMCHOP_OFF_EXT_MAGIC) != SHMCHOP_EXT_MAGIC)
+        shmchop__le32(ctx->buf + SHMCHOP_OFF_EXT_MAGIC) != SHMCHOP_EXT_MAGIC)
         return;
     /* Bytes 40..43 inside the data or name area are a peer's samples or
      * names: a sample that happens to read "SMX1" is data, not a bad block,

@@ -6,6 +6,7 @@
 #include <shmchop/image.h>
 
 #include <stdarg.h>
+#include <string.h>
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "shmchop reads little-endian images in place: a big-endian port needs byte swaps"
@@ -14,6 +15,21 @@
 /* The portable CRC-32C, also used when the CPU has no crc32 instruction;
  * exposed so tests can compare it with the hardware path. */
 uint32_t shmchop__crc32c_soft(uint32_t crc, const void *buf, size_t len);
+
+/* Little-endian loads from a byte buffer (any alignment). */
+static inline uint32_t shmchop__le32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static inline uint64_t shmchop__le64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
 
 /* Whether byte c may stand in a channel name (R1.14). */
 static inline int shmchop__name_byte_ok(unsigned char c)

@@ -2,6 +2,7 @@
 /* The reader side of a live segment: lazy attach, info checks, guarded copy out (R2.5-R2.11). */
 #include <shmchop/segment.h>
 
+#include "image_internal.h"
 #include "shm_info.h"
 #include "shm_mutex.h"
 #include "shm_util.h"
@@ -87,20 +88,6 @@ struct shmchop_segment {
     shmchop_segment_stats stats;
     char errmsg[SHMCHOP_MESSAGE_MAX];
 };
-
-static uint32_t le32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint64_t le64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
 
 static void drop(shmchop_segment *seg)
 {
@@ -445,8 +432,8 @@ static void seq_copy_fn(void *arg)
         return;
     }
     memcpy(c->dst, c->src, head); /* R2, first part */
-    c->size_field = (int32_t)le32(c->dst + SHMCHOP_OFF_SIZE);
-    if (le32(c->dst + SHMCHOP_OFF_EXT_MAGIC) != SHMCHOP_EXT_MAGIC || c->size_field < (int32_t)head) {
+    c->size_field = (int32_t)shmchop__le32(c->dst + SHMCHOP_OFF_SIZE);
+    if (shmchop__le32(c->dst + SHMCHOP_OFF_EXT_MAGIC) != SHMCHOP_EXT_MAGIC || c->size_field < (int32_t)head) {
         c->state = C_NOEXT;
         return;
     }
@@ -468,7 +455,7 @@ static void locked_copy_fn(void *arg)
     bool short_;
 
     memcpy(c->dst, c->src, SHMCHOP_HEADER_SIZE);
-    c->size_field = (int32_t)le32(c->dst + SHMCHOP_OFF_SIZE);
+    c->size_field = (int32_t)shmchop__le32(c->dst + SHMCHOP_OFF_SIZE);
     c->n = copy_len(c->size_field, c->map, &short_);
     if (c->n > SHMCHOP_HEADER_SIZE)
         memcpy(c->dst + SHMCHOP_HEADER_SIZE, c->src + SHMCHOP_HEADER_SIZE,
@@ -548,8 +535,8 @@ static int copy_out(shmchop_segment *seg, void *buf, size_t *len, shmchop_segmen
     }
     const unsigned char *d = buf;
     st->has_ext = c.n >= SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE &&
-                  le32(d + SHMCHOP_OFF_EXT_MAGIC) == SHMCHOP_EXT_MAGIC;
-    st->seq = st->has_ext ? le64(d + SHMCHOP_OFF_EXT_SEQ) : 0;
+                  shmchop__le32(d + SHMCHOP_OFF_EXT_MAGIC) == SHMCHOP_EXT_MAGIC;
+    st->seq = st->has_ext ? shmchop__le64(d + SHMCHOP_OFF_EXT_SEQ) : 0;
     if (st->has_ext && !st->seqlock && (st->seq & 1)) {
         /* Under the mutex, yet mid-change: the writer died while writing
          * (its lock was broken) or writes without the lock. */
@@ -571,8 +558,8 @@ static void update_alive(shmchop_segment *seg, const unsigned char *d, uint64_t 
         seg->stats.writer_pid = 0;
         return;
     }
-    uint32_t pid = le32(d + SHMCHOP_OFF_EXT_PID);
-    uint64_t hb = le64(d + SHMCHOP_OFF_EXT_HEARTBEAT);
+    uint32_t pid = shmchop__le32(d + SHMCHOP_OFF_EXT_PID);
+    uint64_t hb = shmchop__le64(d + SHMCHOP_OFF_EXT_HEARTBEAT);
     if (pid != seg->probe_pid || now >= seg->next_pid_probe_ns) {
         seg->probe_alive = shmchop__pid_alive(pid, 0);
         seg->probe_pid = pid;
