@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Merging the writer's generators into one CHOP with the reader's own merge (SPEC R5.2, R4.9-R4.12). */
 #include "mix.h"
+#include "shm_util.h"
 
 /* The reader's internals (reader/src): one implementation of the merge. */
 #include "resample.h"
@@ -24,20 +25,6 @@
 /* A computed position this close to a whole number is that number (as in
  * shmchop__span_union(): exact ratios survive floating point). */
 #define SNAP 1e-6L
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /*
  * Index `idx` at rate `from`, expressed at rate `to`, rounded up (`up`) or
@@ -108,7 +95,7 @@ static int choose_rate(mix *m, const shape *s, char *err, size_t errlen)
         rates[g] = m->gens[g].rate;
     rc = shmchop__rate_select(rates, m->n, s->srselect, &m->rate, &chosen, &other);
     if (rc) {
-        set_err(err, errlen,
+        shmchop__errf(err, errlen,
                 "--srselect err: sample rates differ: %.9g (--chop %s) vs %.9g (--chop %s)",
                 rates[0], m->gens[0].name, rates[other], m->gens[other].name);
         return rc;
@@ -117,7 +104,7 @@ static int choose_rate(mix *m, const shape *s, char *err, size_t errlen)
     for (unsigned g = 0; g < m->n; g++) {
         if (at_rate(s->start, m->rate, m->gens[g].rate, true, &m->start[g]) ||
             m->start[g] > INT64_MAX - (int64_t)m->gens[g].length) {
-            set_err(err, errlen, "--start %" PRId64 ": generator %s starts beyond +-2^62 samples",
+            shmchop__errf(err, errlen, "--start %" PRId64 ": generator %s starts beyond +-2^62 samples",
                     s->start, m->gens[g].name);
             return SHMCHOP_E_LIMIT;
         }
@@ -139,7 +126,7 @@ static int select_channels(mix *m, const shape *s, char *err, size_t errlen)
     for (unsigned g = 0; g < m->n; g++)
         total += m->gens[g].chans;
     if (total > SHMCHOP_MAX_CHANS) {
-        set_err(err, errlen, "--chop: %" PRIu64 " channels in all, more than %u", total,
+        shmchop__errf(err, errlen, "--chop: %" PRIu64 " channels in all, more than %u", total,
                 SHMCHOP_MAX_CHANS);
         return SHMCHOP_E_LIMIT;
     }
@@ -180,7 +167,7 @@ int mix_open(mix *m, const shape *s, char *err, size_t errlen)
     if (!rc)
         rc = select_channels(m, s, err, errlen);
     if (rc == -ENOMEM || rc == -EOVERFLOW)
-        set_err(err, errlen, "out of memory merging %u generators", m->n);
+        shmchop__errf(err, errlen, "out of memory merging %u generators", m->n);
     if (rc)
         return rc;
     m->direct = m->n == 1 && m->sel_count == m->total;

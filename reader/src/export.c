@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Export (R4.13-R4.14): parameters, table file, bindings resolved on change, export_sernum. */
 #include "export_internal.h"
+#include "shm_util.h"
 #include "image_internal.h"
 
 #include <errno.h>
@@ -62,19 +63,6 @@ struct shmchop_export {
     xwarn twarn;              /* the table's */
     xwarn rwarn;              /* the latest resolve's */
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || !errlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static void warn_set(xwarn *w, int code, const char *rule, const char *field,
                      const char *object, const char *msg)
@@ -265,12 +253,12 @@ static int check_table(shmchop__xtable *t, shmchop_exportmethod m, shmchop__xche
 static int validate(shmchop_exportmethod method, const char *root, char *err, size_t errlen)
 {
     if ((unsigned)method > SHMCHOP_EXPORT_AUTONAME) {
-        set_err(err, errlen, "exportmethod %d is not datindex, datname or autoname",
+        shmchop__errf(err, errlen, "exportmethod %d is not datindex, datname or autoname",
                 (int)method);
         return SHMCHOP_E_USAGE;
     }
     if (root && strlen(root) > SHMCHOP_EXPORT_MAX_ROOT) {
-        set_err(err, errlen, "autoexportroot is %zu bytes, longer than the limit of %u",
+        shmchop__errf(err, errlen, "autoexportroot is %zu bytes, longer than the limit of %u",
                 strlen(root), SHMCHOP_EXPORT_MAX_ROOT);
         return SHMCHOP_E_USAGE;
     }
@@ -287,7 +275,7 @@ int shmchop_export_configure(shmchop_export *ex, shmchop_exportmethod method, co
     int rc;
 
     if (!ex) {
-        set_err(err, errlen, "export: no export");
+        shmchop__errf(err, errlen, "export: no export");
         return SHMCHOP_E_USAGE;
     }
     rc = validate(method, root, err, errlen);
@@ -332,7 +320,7 @@ nomem:
         shmchop__xtable_free(t);
     free(nroot);
     free(npath);
-    set_err(err, errlen, "export: out of memory for the parameters");
+    shmchop__errf(err, errlen, "export: out of memory for the parameters");
     return -ENOMEM;
 }
 
@@ -343,13 +331,13 @@ int shmchop_export_open(shmchop_exportmethod method, const char *root, const cha
     int rc;
 
     if (!out) {
-        set_err(err, errlen, "export: no place for the export");
+        shmchop__errf(err, errlen, "export: no place for the export");
         return SHMCHOP_E_USAGE;
     }
     *out = NULL;
     ex = calloc(1, sizeof(*ex));
     if (!ex) {
-        set_err(err, errlen, "export: out of memory");
+        shmchop__errf(err, errlen, "export: out of memory");
         return -ENOMEM;
     }
     rc = shmchop_export_configure(ex, method, root, table_path, err, errlen);
