@@ -25,7 +25,7 @@ static const double maxslice_list[] = {200.0, 50.0, 1000.0, 5.0};
 static const double maxqueue_list[] = {3.0, 0.0, 1.0, 0.5, 10.0, 1000.0, 2.0, 3.0};
 
 /* Output samples plus queued samples one execution may cost (floats). */
-#define FUZZ_COOK_BUDGET (1u << 22)
+#define FUZZ_COOK_BUDGET (1u << 20)
 
 void fuzz_cook_params_decode(const uint8_t *p, size_t n, fuzz_cook_params *out)
 {
