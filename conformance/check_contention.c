@@ -819,16 +819,9 @@ END_TEST
 static void sweep(void)
 {
     char prefix[64];
-    struct dirent *de;
-    DIR *d;
 
     snprintf(prefix, sizeof(prefix), "ctn%ld_", (long)g_runner);
-    if ((d = opendir("/dev/shm")) != NULL) {
-        while ((de = readdir(d)) != NULL)
-            if (strstr(de->d_name, prefix))
-                shm_unlink(de->d_name);
-        closedir(d);
-    }
+    th_shm_sweep_tagged(prefix);
 }
 
 static Suite *contention_suite(void)

@@ -950,15 +950,11 @@ END_TEST
  * the suite's is left in /dev/shm. */
 START_TEST(suite_leaves_nothing_in_dev_shm)
 {
-    char prefix[64];
-    struct dirent *de;
-    DIR *d = opendir("/dev/shm");
+    char prefix[64], left[300];
 
     snprintf(prefix, sizeof(prefix), "lvt%ld_", (long)g_runner);
-    ck_assert_ptr_nonnull(d);
-    while ((de = readdir(d)) != NULL)
-        ck_assert_msg(!strstr(de->d_name, prefix), "left behind: /dev/shm/%s", de->d_name);
-    closedir(d);
+    ck_assert_msg(th_shm_find_tagged(prefix, left, sizeof(left)) == 0,
+                  "left behind: /dev/shm/%s", left);
 }
 END_TEST
 
@@ -971,12 +967,7 @@ static void sweep(void)
     DIR *d;
 
     snprintf(prefix, sizeof(prefix), "lvt%ld_", (long)g_runner);
-    if ((d = opendir("/dev/shm")) != NULL) {
-        while ((de = readdir(d)) != NULL)
-            if (strstr(de->d_name, prefix))
-                shm_unlink(de->d_name);
-        closedir(d);
-    }
+    th_shm_sweep_tagged(prefix);
     if (!tmpdir || !*tmpdir)
         tmpdir = "/tmp";
     snprintf(tmp_prefix, sizeof(tmp_prefix), "shmchop-lvt%ld-", (long)g_runner);

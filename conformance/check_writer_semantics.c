@@ -791,15 +791,11 @@ END_TEST
 /* Every test removes its own names; this one, last, checks it. */
 START_TEST(suite_leaves_nothing_in_dev_shm)
 {
-    char prefix[64];
-    struct dirent *de;
-    DIR *d = opendir("/dev/shm");
+    char prefix[64], left[300];
 
     snprintf(prefix, sizeof(prefix), "wsem%ld_", (long)g_runner);
-    ck_assert_ptr_nonnull(d);
-    while ((de = readdir(d)) != NULL)
-        ck_assert_msg(!strstr(de->d_name, prefix), "left behind: /dev/shm/%s", de->d_name);
-    closedir(d);
+    ck_assert_msg(th_shm_find_tagged(prefix, left, sizeof(left)) == 0,
+                  "left behind: /dev/shm/%s", left);
 }
 END_TEST
 
@@ -807,16 +803,9 @@ END_TEST
 static void sweep(void)
 {
     char prefix[64];
-    struct dirent *de;
-    DIR *d;
 
     snprintf(prefix, sizeof(prefix), "wsem%ld_", (long)g_runner);
-    if ((d = opendir("/dev/shm")) != NULL) {
-        while ((de = readdir(d)) != NULL)
-            if (strstr(de->d_name, prefix))
-                shm_unlink(de->d_name);
-        closedir(d);
-    }
+    th_shm_sweep_tagged(prefix);
 }
 
 static Suite *writer_semantics_suite(void)

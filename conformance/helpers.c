@@ -2,6 +2,8 @@
 /* Shared helpers of the conformance suites: files, temp dirs, child processes, the vector manifest. */
 #include "helpers.h"
 
+#include <sys/mman.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -619,4 +621,36 @@ fail:
     free(text);
     free(v);
     return rc;
+}
+
+int th_shm_find_tagged(const char *tag, char *first, size_t cap)
+{
+    struct dirent *de;
+    DIR *d = opendir("/dev/shm");
+    int found = 0;
+
+    if (!d)
+        return -errno;
+    while (!found && (de = readdir(d)) != NULL)
+        if (strstr(de->d_name, tag)) {
+            snprintf(first, cap, "%s", de->d_name);
+            found = 1;
+        }
+    closedir(d);
+    return found;
+}
+
+unsigned th_shm_sweep_tagged(const char *tag)
+{
+    struct dirent *de;
+    DIR *d = opendir("/dev/shm");
+    unsigned n = 0;
+
+    if (!d)
+        return 0;
+    while ((de = readdir(d)) != NULL)
+        if (strstr(de->d_name, tag) && shm_unlink(de->d_name) == 0)
+            n++;
+    closedir(d);
+    return n;
 }

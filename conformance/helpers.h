@@ -53,6 +53,14 @@ int th_unique_name(char *out, size_t cap, const char *prefix);
 
 /* ---- paths of build products and vectors ---------------------------- */
 
+/* The first /dev/shm entry whose name contains `tag` (copied into first,
+ * cap bytes), or 0 when none does: "nothing of this run is left". */
+int th_shm_find_tagged(const char *tag, char *first, size_t cap);
+
+/* shm_unlink every /dev/shm entry whose name contains `tag` (a suite's
+ * safety net after its tests). Returns how many were removed. */
+unsigned th_shm_sweep_tagged(const char *tag);
+
 /* SHMCHOP_BIN_DIR/<tool> into out[cap]. */
 int th_tool_path(char *out, size_t cap, const char *tool);
 
