@@ -77,7 +77,7 @@ static void sleep_until_ns(uint64_t t)
 
 /* ---- the ramp ---- */
 
-/* The generator's ramp (writer_sim/generators.c). */
+/* The generator's ramp (writer_sim/tools/generators.c). */
 static float ramp(uint32_t c, int64_t n)
 {
     double cycles = (double)n / RATE * 1.0 + (double)c * 0.125;

@@ -201,7 +201,7 @@ static void jnames(json_t *o, char *out, size_t cap)
     }
 }
 
-/* ---- the generator formulas (writer_sim/generators.c) ---- */
+/* ---- the generator formulas (writer_sim/tools/generators.c) ---- */
 
 /* ramp: frac(n / rate + c / 8), computed as the generator computes it. */
 static float ramp(double rate, uint32_t c, int64_t n)
