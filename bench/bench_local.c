@@ -276,7 +276,7 @@ static int cook_op(bench_ctx *c, void *arg)
     rc = shmchop_reader_cook(s->r, now);
     s->i++;
     if (rc != 0)
-        return bench_fail(c, "cook %" PRIu64 ": %s", s->i, shmchop_reader_error(s->r));
+        return bench_fail(c, "cook %" PRIu64 ": %s", s->i, shmchop_reader_errmsg(s->r));
     out = shmchop_reader_output(s->r);
     if (out->num_chans != BENCH_CHANS || out->length != s->l->length)
         return bench_fail(c, "cook %" PRIu64 ": output %" PRIu32 " x %" PRIu32
@@ -291,7 +291,7 @@ static void cook_note(bench_ctx *c, const cook_state *s)
 {
     shmchop_stream_stats ss;
 
-    if (!s->timeslice || shmchop_reader_stream_stats(s->r, 0, &ss) != 0) {
+    if (!s->timeslice || shmchop_reader_get_stream_stats(s->r, 0, &ss) != 0) {
         snprintf(c->note, sizeof(c->note), "%u channels x %" PRIu32 " samples, %zu bytes",
                  BENCH_CHANS, s->l->length, s->l->len);
         return;

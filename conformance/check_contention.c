@@ -222,13 +222,13 @@ static bool identities(model *m, const shmchop_reader *r, const shmchop_stream_s
         return model_fail(m, "R4.7: output %" PRIu64 " != delivered %" PRIu64
                           " + retarded %" PRIu64,
                           st->output_total, st->delivered_total, st->queue_retarded_total);
-    if (shmchop_reader_info_get(r, "written_total", &w) ||
-        shmchop_reader_info_get(r, "delivered_total", &d) ||
-        shmchop_reader_info_get(r, "dropped_total", &dr) ||
-        shmchop_reader_info_get(r, "queue_advanced_total", &adv) ||
-        shmchop_reader_info_get(r, "queue_length", &q) ||
-        shmchop_reader_info_get(r, "output_total", &out) ||
-        shmchop_reader_info_get(r, "queue_retarded_total", &ret))
+    if (shmchop_reader_get_info(r, "written_total", &w) ||
+        shmchop_reader_get_info(r, "delivered_total", &d) ||
+        shmchop_reader_get_info(r, "dropped_total", &dr) ||
+        shmchop_reader_get_info(r, "queue_advanced_total", &adv) ||
+        shmchop_reader_get_info(r, "queue_length", &q) ||
+        shmchop_reader_get_info(r, "output_total", &out) ||
+        shmchop_reader_get_info(r, "queue_retarded_total", &ret))
         return model_fail(m, "an R4.7 info channel is missing");
     if (w != d + dr + adv + q || out != d + ret)
         return model_fail(m, "R4.7 on the info channels: %.0f != %.0f + %.0f + %.0f + %.0f or "
@@ -244,7 +244,7 @@ static bool model_step(model *m, const shmchop_reader *r)
     uint64_t dw, dg, dd, da, dr, dout;
     int64_t rel;
 
-    if (shmchop_reader_stream_stats(r, 0, &st))
+    if (shmchop_reader_get_stream_stats(r, 0, &st))
         return model_fail(m, "no stream stats");
     if (!identities(m, r, &st))
         return false;
@@ -346,10 +346,10 @@ static bool cook_and_check(shmchop_reader *r, model *m, uint64_t now)
     rep->cooks++;
     if (rc) {
         if (!rep->failed++)
-            snprintf(rep->first_error, sizeof(rep->first_error), "%s", shmchop_reader_error(r));
+            snprintf(rep->first_error, sizeof(rep->first_error), "%s", shmchop_reader_errmsg(r));
         return true;
     }
-    shmchop_reader_info_get(r, "cooked_this_frame", &fresh);
+    shmchop_reader_get_info(r, "cooked_this_frame", &fresh);
     if (fresh != 1.0)
         return true; /* a second cook in a frame: nothing read (R4.4) */
     rep->cooked++;
@@ -359,8 +359,8 @@ static bool cook_and_check(shmchop_reader *r, model *m, uint64_t now)
 static void finish(shmchop_reader *r, model *m)
 {
     if (r) {
-        shmchop_reader_stream_stats(r, 0, &m->rep->st);
-        shmchop_reader_info_get(r, "slice_clipped_total", &m->rep->clipped);
+        shmchop_reader_get_stream_stats(r, 0, &m->rep->st);
+        shmchop_reader_get_info(r, "slice_clipped_total", &m->rep->clipped);
     }
     shmchop_reader_close(r);
     __atomic_store_n(&m->rep->finished, 1, __ATOMIC_RELEASE);

@@ -119,7 +119,7 @@ START_TEST(r4_3_output_is_the_image_as_read)
     ck_assert_str_eq(shmchop_chop_name(out, 0), "tx");
     ck_assert_str_eq(shmchop_chop_name(out, 2), "tz");
     ck_assert_float_eq(shmchop_chop_channel(out, 2)[49], 2049.0f);
-    ck_assert_str_eq(shmchop_reader_error(r), "");
+    ck_assert_str_eq(shmchop_reader_errmsg(r), "");
 
     ck_assert_int_eq(tu_cook1(r, T0 + FRAME_NS, i2, n2), 0);
     out = shmchop_reader_output(r);
@@ -172,8 +172,8 @@ START_TEST(r4_2_failed_cook_keeps_last_output)
     memcpy(bad, good, n);
     bad[0] ^= 0xFF; /* magicNumber */
     ck_assert_int_eq(tu_cook1(r, T0 + FRAME_NS, bad, n), SHMCHOP_E_BAD_MAGIC);
-    ck_assert_msg(strncmp(shmchop_reader_error(r), "TouchSHMone: magicNumber", 24) == 0, "%s",
-                  shmchop_reader_error(r));
+    ck_assert_msg(strncmp(shmchop_reader_errmsg(r), "TouchSHMone: magicNumber", 24) == 0, "%s",
+                  shmchop_reader_errmsg(r));
     ck_assert_double_eq(tu_info(r, "errors"), 1);
     ck_assert_uint_eq(shmchop_reader_diag(r)->n_errors, 1);
     ck_assert_int_eq(shmchop_reader_diag(r)->errors[0].code, SHMCHOP_E_BAD_MAGIC);
@@ -189,7 +189,7 @@ START_TEST(r4_2_failed_cook_keeps_last_output)
 
     /* Recovery clears the message. */
     ck_assert_int_eq(tu_cook1(r, T0 + 3 * FRAME_NS, good, n), 0);
-    ck_assert_str_eq(shmchop_reader_error(r), "");
+    ck_assert_str_eq(shmchop_reader_errmsg(r), "");
     ck_assert_double_eq(tu_info(r, "errors"), 0);
     shmchop_chop_free(&before);
     free(good);
@@ -205,7 +205,7 @@ START_TEST(r4_2_missing_image_is_no_writer)
     size_t lens[1] = { 0 };
 
     ck_assert_int_eq(shmchop_reader_cook_images(r, T0, imgs, lens, 1), SHMCHOP_E_NO_WRITER);
-    ck_assert_str_eq(shmchop_reader_error(r), "TouchSHMgone: no image to read");
+    ck_assert_str_eq(shmchop_reader_errmsg(r), "TouchSHMgone: no image to read");
     ck_assert_uint_eq(shmchop_reader_output(r)->num_chans, 0);
     /* Wrong number of images: a usage error. */
     ck_assert_int_eq(shmchop_reader_cook_images(r, T0, imgs, lens, 2), SHMCHOP_E_USAGE);
@@ -224,11 +224,11 @@ START_TEST(r4_2_failed_timesliced_cook_changes_no_stream_state)
     shmchop_stream_stats a, b;
 
     ck_assert_int_eq(tu_cook1(r, T0, i1, n1), 0);
-    ck_assert_int_eq(shmchop_reader_stream_stats(r, 0, &a), 0);
+    ck_assert_int_eq(shmchop_reader_get_stream_stats(r, 0, &a), 0);
     memcpy(bad, i2, n2);
     bad[SHMCHOP_OFF_VERSION] = 7;
     ck_assert_int_eq(tu_cook1(r, T0 + FRAME_NS, bad, n2), SHMCHOP_E_BAD_VERSION);
-    ck_assert_int_eq(shmchop_reader_stream_stats(r, 0, &b), 0);
+    ck_assert_int_eq(shmchop_reader_get_stream_stats(r, 0, &b), 0);
     ck_assert_mem_eq(&a, &b, sizeof(a));
     ck_assert_double_eq(tu_info(r, "cooked_this_frame"), 0);
     /* Retried in the same frame (the failure was not the frame's cook). */
@@ -265,8 +265,8 @@ START_TEST(r4_2_one_bad_source_fails_everything)
     p.timeslice = true;
     r = reader_with(&p);
     ck_assert_int_eq(shmchop_reader_cook_images(r, T0, imgs, lens, 2), SHMCHOP_E_TRUNCATED);
-    ck_assert_ptr_nonnull(strstr(shmchop_reader_error(r), "TouchSHMbad"));
-    ck_assert_int_eq(shmchop_reader_stream_stats(r, 0, &st), 0);
+    ck_assert_ptr_nonnull(strstr(shmchop_reader_errmsg(r), "TouchSHMbad"));
+    ck_assert_int_eq(shmchop_reader_get_stream_stats(r, 0, &st), 0);
     ck_assert_uint_eq(st.written_total, 0);
     ck_assert_uint_eq(st.epochs, 0);
     ck_assert_uint_eq(shmchop_reader_output(r)->num_chans, 0);
@@ -308,7 +308,7 @@ START_TEST(p4_1_bad_parameters_are_refused_and_old_ones_kept)
     q.name = "b";
     q.fps = 0;
     ck_assert_int_eq(shmchop_reader_set_params(r, &q), SHMCHOP_E_USAGE);
-    ck_assert_ptr_nonnull(strstr(shmchop_reader_error(r), "fps 0"));
+    ck_assert_ptr_nonnull(strstr(shmchop_reader_errmsg(r), "fps 0"));
     q.fps = 60;
     q.maxqueue = -1;
     ck_assert_int_eq(shmchop_reader_set_params(r, &q), SHMCHOP_E_USAGE);
@@ -321,10 +321,10 @@ START_TEST(p4_1_bad_parameters_are_refused_and_old_ones_kept)
     q.srselect = SHMCHOP_SRSELECT_MAX;
     q.scope = "chan[";
     ck_assert_int_eq(shmchop_reader_set_params(r, &q), SHMCHOP_E_BAD_PATTERN);
-    ck_assert_ptr_nonnull(strstr(shmchop_reader_error(r), "unbalanced '['"));
+    ck_assert_ptr_nonnull(strstr(shmchop_reader_errmsg(r), "unbalanced '['"));
     /* Nothing of it took: the name is still a. */
-    ck_assert_str_eq(shmchop_reader_params_get(r)->name, "a");
-    ck_assert_int_eq(shmchop_reader_params_get(r)->srselect, SHMCHOP_SRSELECT_FIRST);
+    ck_assert_str_eq(shmchop_reader_get_params(r)->name, "a");
+    ck_assert_int_eq(shmchop_reader_get_params(r)->srselect, SHMCHOP_SRSELECT_FIRST);
     ck_assert_uint_eq(shmchop_reader_source_count(r), 1);
     shmchop_reader_close(r);
 
@@ -351,7 +351,7 @@ START_TEST(p4_1_strings_are_copied)
     ck_assert_uint_eq(shmchop_reader_source_count(r), 2);
     ck_assert_str_eq(shmchop_reader_source_name(r, 0), "alpha");
     ck_assert_str_eq(shmchop_reader_source_name(r, 1), "beta");
-    ck_assert_str_eq(shmchop_reader_params_get(r)->scope, "x*");
+    ck_assert_str_eq(shmchop_reader_get_params(r)->scope, "x*");
     shmchop_reader_close(r);
 }
 END_TEST
@@ -374,10 +374,10 @@ START_TEST(p4_1_renamed_sources_keep_state_by_name)
     ck_assert_int_eq(shmchop_reader_cook_images(r, T0, imgs, lens, 1), 0);
     p.name = "b a";
     ck_assert_int_eq(shmchop_reader_set_params(r, &p), 0);
-    ck_assert_int_eq(shmchop_reader_stream_stats(r, 1, &st), 0);
+    ck_assert_int_eq(shmchop_reader_get_stream_stats(r, 1, &st), 0);
     ck_assert_str_eq(shmchop_reader_source_name(r, 1), "a");
     ck_assert_uint_eq(st.written_total, 735);
-    ck_assert_int_eq(shmchop_reader_stream_stats(r, 0, &st), 0);
+    ck_assert_int_eq(shmchop_reader_get_stream_stats(r, 0, &st), 0);
     ck_assert_uint_eq(st.written_total, 0);
     ck_assert_int_eq(shmchop_reader_cook_images(r, T0 + FRAME_NS, imgs, lens, 2), 0);
     ck_assert_uint_eq(shmchop_reader_output(r)->num_chans, 2);
@@ -415,7 +415,7 @@ START_TEST(p4_1_no_name_is_a_usage_error)
 
     ck_assert_uint_eq(shmchop_reader_source_count(r), 0);
     ck_assert_int_eq(shmchop_reader_cook_images(r, T0, NULL, NULL, 0), SHMCHOP_E_USAGE);
-    ck_assert_ptr_nonnull(strstr(shmchop_reader_error(r), "no Shared Mem Name"));
+    ck_assert_ptr_nonnull(strstr(shmchop_reader_errmsg(r), "no Shared Mem Name"));
     shmchop_reader_close(r);
 }
 END_TEST
@@ -643,7 +643,7 @@ START_TEST(r4_1_memtype_global_is_not_built_yet)
     p.memtype = SHMCHOP_MEMTYPE_GLOBAL;
     r = reader_with(&p);
     ck_assert_int_eq(shmchop_reader_cook(r, T0), SHMCHOP_E_USAGE);
-    ck_assert_ptr_nonnull(strstr(shmchop_reader_error(r), "memtype global: not built yet"));
+    ck_assert_ptr_nonnull(strstr(shmchop_reader_errmsg(r), "memtype global: not built yet"));
     shmchop_reader_close(r);
 }
 END_TEST
@@ -673,7 +673,7 @@ START_TEST(r4_1_live_cook_reads_a_writer)
     ck_assert_msg(rc == 0, "%s", err);
     ck_assert_int_eq(shmchop_writer_publish(w, img, n), 0);
     rc = shmchop_reader_cook(r, T0 + FRAME_NS);
-    ck_assert_msg(rc == 0, "%s", shmchop_reader_error(r));
+    ck_assert_msg(rc == 0, "%s", shmchop_reader_errmsg(r));
     out = shmchop_reader_output(r);
     ck_assert_uint_eq(out->length, 64);
     ck_assert_int_eq(out->start, 5000);
@@ -687,7 +687,7 @@ START_TEST(r4_1_live_cook_reads_a_writer)
     rc = shmchop_reader_cook(r, T0 + 2 * FRAME_NS);
     ck_assert_msg(rc == SHMCHOP_E_DETACHED || rc == SHMCHOP_E_NO_WRITER ||
                       rc == SHMCHOP_E_SEGMENT_GONE,
-                  "%d %s", rc, shmchop_reader_error(r));
+                  "%d %s", rc, shmchop_reader_errmsg(r));
     ck_assert_uint_eq(shmchop_reader_output(r)->length, 64);
     shmchop_reader_close(r);
     free(img);

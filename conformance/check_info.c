@@ -59,7 +59,7 @@ START_TEST(s4_7_every_channel_by_name_in_spec_order)
     for (unsigned i = 0; i < n; i++)
         ck_assert_str_eq(info[i].name, spec_names[i]);
     ck_assert_str_eq(info[SHMCHOP_INFO_LATENCY_MS].name, "latency_ms");
-    ck_assert_int_eq(shmchop_reader_info_get(r, "no_such_channel", &v), SHMCHOP_E_USAGE);
+    ck_assert_int_eq(shmchop_reader_get_info(r, "no_such_channel", &v), SHMCHOP_E_USAGE);
     shmchop_reader_close(r);
 }
 END_TEST

@@ -267,7 +267,7 @@ START_TEST(r4_9_err_names_both_rates)
     ck_assert_int_eq(cook2(r, ia, na, ia, na), 0); /* same rates: fine */
     ck_assert_uint_eq(shmchop_reader_output(r)->num_chans, 2);
     ck_assert_int_eq(cook2(r, ia, na, ib, nb), SHMCHOP_E_RATES_DIFFER);
-    msg = shmchop_reader_error(r);
+    msg = shmchop_reader_errmsg(r);
     ck_assert_msg(strstr(msg, "sample rates differ: 60 (a) vs 44100 (b)") != NULL, "%s", msg);
     ck_assert_uint_eq(shmchop_reader_output(r)->length, 60); /* R4.2: kept */
     ck_assert_double_eq(tu_info(r, "errors"), 1);
@@ -399,7 +399,7 @@ START_TEST(r4_11_hostile_union_is_limited)
     shmchop_reader *r = two_sources(SHMCHOP_SRSELECT_FIRST);
 
     ck_assert_int_eq(cook2(r, ia, na, ib, nb), SHMCHOP_E_LIMIT);
-    ck_assert_ptr_nonnull(strstr(shmchop_reader_error(r), "exceeds the reader's limit"));
+    ck_assert_ptr_nonnull(strstr(shmchop_reader_errmsg(r), "exceeds the reader's limit"));
     ck_assert_uint_eq(shmchop_reader_output(r)->num_chans, 0);
     shmchop_reader_close(r);
     free(ia);

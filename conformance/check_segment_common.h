@@ -21,7 +21,7 @@
 #include <shmchop/counter.h>
 #include <shmchop/image.h>
 #include <shmchop/segment.h>
-#include <shmchop/segment_fault.h>
+#include "segment_fault.h"
 
 /* Built with a sanitizer? Its runtime handles SIGBUS itself (it reports
  * and exits 1) and makes system calls of its own. */

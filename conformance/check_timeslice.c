@@ -146,7 +146,7 @@ static void slices_add_up(double rate, double fps, uint64_t seed)
         if (cook == 0)
             now = T0; /* the first cook is t0 */
 
-        TU_REQUIRE(tu_cook1(r, now, img, n) == 0, "cook %u: %s", cook, shmchop_reader_error(r));
+        TU_REQUIRE(tu_cook1(r, now, img, n) == 0, "cook %u: %s", cook, shmchop_reader_errmsg(r));
         out = shmchop_reader_output(r);
         TU_REQUIRE(tu_info(r, "cook_frame") == (double)f, "seed %" PRIu64 " cook %u: frame %g, not %" PRId64,
                    seed, cook, tu_info(r, "cook_frame"), f);
@@ -225,7 +225,7 @@ START_TEST(r4_4_second_cook_in_a_frame_reads_nothing)
     wsim_publish(&w, 1470);
     ck_assert_int_eq(tu_cook1(r, T0 + 17000000, w.img, w.len), 0); /* frame 2 */
     ck_assert_int_eq(shmchop_chop_copy(&copy, shmchop_reader_output(r)), 0);
-    ck_assert_int_eq(shmchop_reader_stream_stats(r, 0, &before), 0);
+    ck_assert_int_eq(shmchop_reader_get_stream_stats(r, 0, &before), 0);
     ck_assert_uint_eq(before.queue_length, 735);
 
     /* Still frame 2, with an image that is not even an image: it is not read. */
@@ -233,7 +233,7 @@ START_TEST(r4_4_second_cook_in_a_frame_reads_nothing)
     ck_assert_double_eq(tu_info(r, "cooked_this_frame"), 0);
     ck_assert_double_eq(tu_info(r, "errors"), 0);
     ck_assert_double_eq(tu_info(r, "total_cooks"), 3);
-    ck_assert_int_eq(shmchop_reader_stream_stats(r, 0, &after), 0);
+    ck_assert_int_eq(shmchop_reader_get_stream_stats(r, 0, &after), 0);
     ck_assert_mem_eq(&before, &after, sizeof(before));
     ck_assert_int_eq(shmchop_reader_output(r)->start, copy.start);
     ck_assert_uint_eq(shmchop_reader_output(r)->length, copy.length);
@@ -355,20 +355,20 @@ START_TEST(r4_7_writer_restart_starts_an_epoch)
     w.pos = 0;
     wsim_publish(&w, 735);
     ck_assert_int_eq(tu_cook1(r, T0 + 17000000, w.img, w.len), 0);
-    ck_assert_int_eq(shmchop_reader_stream_stats(r, 0, &st), 0);
+    ck_assert_int_eq(shmchop_reader_get_stream_stats(r, 0, &st), 0);
     ck_assert_uint_eq(st.epochs, 2);
     ck_assert_uint_eq(st.queue_advanced_total, 1265); /* the old stream's rest */
     ck_assert_uint_eq(st.written_total, 2000 + 735);
     ck_assert_float_eq(shmchop_chop_channel(shmchop_reader_output(r), 0)[0], 0.0f);
     wsim_publish(&w, 735); /* [735, 1470) */
     ck_assert_int_eq(tu_cook1(r, T0 + 34000000, w.img, w.len), 0);
-    ck_assert_int_eq(shmchop_reader_stream_stats(r, 0, &st), 0);
+    ck_assert_int_eq(shmchop_reader_get_stream_stats(r, 0, &st), 0);
     ck_assert_uint_eq(st.epochs, 2);
     /* The same pid going back before the previous start restarts too. */
     w.pos = 100;
     wsim_publish(&w, 735);
     ck_assert_int_eq(tu_cook1(r, T0 + 51000000, w.img, w.len), 0);
-    ck_assert_int_eq(shmchop_reader_stream_stats(r, 0, &st), 0);
+    ck_assert_int_eq(shmchop_reader_get_stream_stats(r, 0, &st), 0);
     ck_assert_uint_eq(st.epochs, 3);
     ck_assert_float_eq(shmchop_chop_channel(shmchop_reader_output(r), 0)[0], 100.0f);
     tu_check_identities(r, "restart", 0, 4);
@@ -499,7 +499,7 @@ static void check_order(const shmchop_reader *r, order_state *o, uint64_t seed, 
     uint32_t nd;
     float rep;
 
-    ck_assert_int_eq(shmchop_reader_stream_stats(r, 0, &st), 0);
+    ck_assert_int_eq(shmchop_reader_get_stream_stats(r, 0, &st), 0);
     tail = st.queue_retarded_total - o->retarded;
     o->retarded = st.queue_retarded_total;
     if (tu_info(r, "cooked_this_frame") != 1) {
@@ -573,7 +573,7 @@ static void property_run(uint64_t seed, double rate, double wfps, double rfps, u
         if (w.img) {
             int rc = tu_cook1(r, tr, w.img, w.len);
             ck_assert_msg(rc == 0, "seed %" PRIu64 " cook %u: %s", seed, cook,
-                          shmchop_reader_error(r));
+                          shmchop_reader_errmsg(r));
             tu_check_identities(r, "property", seed, cook);
             check_order(r, &order, seed, cook);
             cook++;
@@ -690,7 +690,7 @@ START_TEST(r4_4_hostile_rate_is_limited)
 
     ck_assert_int_eq(tu_cook1(r, T0, img, n), SHMCHOP_E_LIMIT);
     ck_assert_int_eq(tu_cook1(r, T0, img2, n), SHMCHOP_E_LIMIT); /* 33M samples a frame */
-    ck_assert_ptr_nonnull(strstr(shmchop_reader_error(r), "limit"));
+    ck_assert_ptr_nonnull(strstr(shmchop_reader_errmsg(r), "limit"));
     free(img);
     free(img2);
     shmchop_reader_close(r);

@@ -120,7 +120,7 @@ static inline int tu_cook1(shmchop_reader *r, uint64_t now, const void *img, siz
 static inline double tu_info(const shmchop_reader *r, const char *name)
 {
     double v = -12345;
-    TU_REQUIRE(shmchop_reader_info_get(r, name, &v) == 0, "no info channel %s", name);
+    TU_REQUIRE(shmchop_reader_get_info(r, name, &v) == 0, "no info channel %s", name);
     return v;
 }
 
@@ -153,7 +153,7 @@ static inline void tu_check_identities(const shmchop_reader *r, const char *ctx,
 {
     for (unsigned i = 0; i < shmchop_reader_source_count(r); i++) {
         shmchop_stream_stats st;
-        TU_REQUIRE(shmchop_reader_stream_stats(r, i, &st) == 0, "stats %u", i);
+        TU_REQUIRE(shmchop_reader_get_stream_stats(r, i, &st) == 0, "stats %u", i);
         TU_REQUIRE(st.written_total == st.delivered_total + st.dropped_total +
                                                st.queue_advanced_total + st.queue_length,
                       "%s seed %llu cook %u source %u: written %llu != delivered %llu + dropped "

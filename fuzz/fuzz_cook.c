@@ -208,7 +208,7 @@ static void check_output(const fuzz_cook *fc, const shmchop_chop *out, const fuz
     FUZZ_CHECK(info(fc->r, SHMCHOP_INFO_SAMPLE_RATE) == out->rate);
     FUZZ_CHECK_EQ(info(fc->r, SHMCHOP_INFO_ERRORS), 0);
     FUZZ_CHECK_EQ(info(fc->r, SHMCHOP_INFO_TIME_SLICE), fc->prm.timeslice);
-    FUZZ_CHECK(shmchop_reader_error(fc->r)[0] == '\0');
+    FUZZ_CHECK(shmchop_reader_errmsg(fc->r)[0] == '\0');
 }
 
 int fuzz_cook_step(fuzz_cook *fc, uint64_t now_ns, const void *const images[],
@@ -218,7 +218,7 @@ int fuzz_cook_step(fuzz_cook *fc, uint64_t now_ns, const void *const images[],
     shmchop_stream_stats before[FUZZ_COOK_MAX_SOURCES];
     FUZZ_CHECK_EQ(shmchop_chop_copy(&fc->saved, shmchop_reader_output(fc->r)), 0);
     for (unsigned i = 0; i < n; i++)
-        FUZZ_CHECK_EQ(shmchop_reader_stream_stats(fc->r, i, &before[i]), 0);
+        FUZZ_CHECK_EQ(shmchop_reader_get_stream_stats(fc->r, i, &before[i]), 0);
     double cooks_before = info(fc->r, SHMCHOP_INFO_TOTAL_COOKS);
 
     int rc = shmchop_reader_cook_images(fc->r, now_ns, images, lens, n);
@@ -227,7 +227,7 @@ int fuzz_cook_step(fuzz_cook *fc, uint64_t now_ns, const void *const images[],
     FUZZ_CHECK(info(fc->r, SHMCHOP_INFO_TOTAL_COOKS) == cooks_before + 1);
     *cooked = info(fc->r, SHMCHOP_INFO_COOKED_THIS_FRAME) != 0.0;
     for (unsigned i = 0; i < n; i++)
-        FUZZ_CHECK_EQ(shmchop_reader_stream_stats(fc->r, i, &fc->st[i]), 0);
+        FUZZ_CHECK_EQ(shmchop_reader_get_stream_stats(fc->r, i, &fc->st[i]), 0);
 
     if (rc != 0 || !*cooked) {
         /* R4.2 and reader.h: a failed cook, or a second time-sliced cook
@@ -238,7 +238,7 @@ int fuzz_cook_step(fuzz_cook *fc, uint64_t now_ns, const void *const images[],
         for (unsigned i = 0; i < n; i++)
             check_same_stats(&fc->st[i], &before[i]);
         if (rc != 0) {
-            FUZZ_CHECK(shmchop_reader_error(fc->r)[0] != '\0');
+            FUZZ_CHECK(shmchop_reader_errmsg(fc->r)[0] != '\0');
             FUZZ_CHECK(info(fc->r, SHMCHOP_INFO_ERRORS) >= 1.0);
         } else {
             FUZZ_CHECK(fc->prm.timeslice); /* active, so only a repeated frame */

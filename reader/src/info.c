@@ -160,7 +160,7 @@ unsigned shmchop_reader_info(const shmchop_reader *r, const shmchop_info_channel
     return SHMCHOP_INFO_COUNT;
 }
 
-int shmchop_reader_info_get(const shmchop_reader *r, const char *name, double *value)
+int shmchop_reader_get_info(const shmchop_reader *r, const char *name, double *value)
 {
     if (!r || !name || !value)
         return SHMCHOP_E_USAGE;

@@ -407,7 +407,7 @@ int shmchop_reader_set_params(shmchop_reader *r, const shmchop_reader_params *p)
     return 0;
 }
 
-const shmchop_reader_params *shmchop_reader_params_get(const shmchop_reader *r)
+const shmchop_reader_params *shmchop_reader_get_params(const shmchop_reader *r)
 {
     return &r->p;
 }
@@ -999,7 +999,7 @@ const shmchop_chop *shmchop_reader_output(const shmchop_reader *r)
     return &r->out;
 }
 
-const char *shmchop_reader_error(const shmchop_reader *r)
+const char *shmchop_reader_errmsg(const shmchop_reader *r)
 {
     return r->err;
 }
@@ -1024,7 +1024,7 @@ const char *shmchop_reader_source_name(const shmchop_reader *r, unsigned i)
     return i < r->nsrc ? r->src[i]->name : NULL;
 }
 
-int shmchop_reader_stream_stats(const shmchop_reader *r, unsigned i, shmchop_stream_stats *st)
+int shmchop_reader_get_stream_stats(const shmchop_reader *r, unsigned i, shmchop_stream_stats *st)
 {
     const shmchop__source *s;
 

@@ -472,7 +472,7 @@ static int reader_view(const dump_args *a, const char *object, const void *img, 
         rc = shmchop_chop_copy(out, shmchop_reader_output(r));
     if (rc)
         tk_error("%s: %s", object,
-                 *shmchop_reader_error(r) ? shmchop_reader_error(r) : shmchop_strerror(rc));
+                 *shmchop_reader_errmsg(r) ? shmchop_reader_errmsg(r) : shmchop_strerror(rc));
     shmchop_reader_close(r);
     return rc ? TK_EXIT_USAGE : 0;
 }

@@ -534,7 +534,7 @@ static void json_node(tk_buf *b, const node *nd)
     if (nd->ok)
         tk_buf_json_null(b);
     else
-        tk_buf_json_str(b, shmchop_reader_error(nd->r));
+        tk_buf_json_str(b, shmchop_reader_errmsg(nd->r));
     tk_buf_str(b, ",\"writer_frame\":");
     if (wf >= 0)
         tk_buf_json_double(b, wf);
@@ -636,7 +636,7 @@ static void csv_row(watch *w, const node *nd)
     tk_buf_csv_str(b, nd->spec);
     tk_buf_str(b, nd->ok ? ",1," : ",0,");
     if (!nd->ok)
-        tk_buf_csv_str(b, shmchop_reader_error(nd->r));
+        tk_buf_csv_str(b, shmchop_reader_errmsg(nd->r));
     tk_buf_char(b, ',');
     if (wf >= 0)
         csv_double(b, wf);
@@ -748,7 +748,7 @@ static void human_line(watch *w, const node *nd)
                       nd->torn_total);
     else
         tk_buf_printf(b, "error: %s (holding %" PRIu32 " ch x %" PRIu32 "), torn %" PRIu64,
-                      shmchop_reader_error(nd->r), o->num_chans, o->length, nd->torn_total);
+                      shmchop_reader_errmsg(nd->r), o->num_chans, o->length, nd->torn_total);
     if (o->num_chans && o->length) {
         tk_buf_str(b, ", last ");
         human_last(b, o, 8);
@@ -786,7 +786,7 @@ static void human_table(watch *w)
         if (nd->ok)
             human_last(b, o, 6);
         else
-            tk_buf_str(b, shmchop_reader_error(nd->r));
+            tk_buf_str(b, shmchop_reader_errmsg(nd->r));
         tk_buf_char(b, '\n');
         if (w->a->show_info)
             human_info(b, nd->r);

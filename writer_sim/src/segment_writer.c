@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The writer side of a live segment: take a name, publish, resize, close (R2.4, R2.6, R2.8, R2.11). */
 #include <shmchop/segment.h>
-#include <shmchop/segment_fault.h>
 
-#include "shm_info.h"
-#include "shm_mutex.h"
+#include "segment_writer_internal.h"
 #include "shm_util.h"
 #include "sigbus_guard.h"
 
@@ -33,27 +31,8 @@
  * readers that do not use the sequence lock (the compatible peer).
  */
 
-struct shmchop_writer {
-    char name[SHMCHOP_SHM_NAME_MAX + 1];
-    shmchop_shm_names names;       /* data carries the current postfix */
-    char postfix[SHMCHOP_POSTFIX_SIZE];
-    unsigned mode;
-    unsigned timeout_ms;
-    shmchop__mutex data_mx, info_mx;
-    shmchop__info info;
-    int data_fd;
-    unsigned char *data;           /* mapping of the data object */
-    size_t map_size;               /* bytes mapped */
-    size_t obj_size;               /* bytes the object has (< map_size after a truncate fault) */
-    bool data_unlinked;            /* fault: the name is gone, the mapping stays */
-    bool has_ext;                  /* the latest image carries the block */
-    uint64_t seq;                  /* the latest even seq in the object */
-    bool supported;
-    shmchop_writer_stats stats;
-    char errmsg[SHMCHOP_MESSAGE_MAX];
-};
 
-#define WERR(w) (w)->errmsg, sizeof((w)->errmsg)
+
 
 static bool image_has_ext(const void *image, size_t size)
 {
@@ -65,7 +44,7 @@ static bool image_has_ext(const void *image, size_t size)
     return magic == SHMCHOP_EXT_MAGIC;
 }
 
-static int check_size(shmchop_writer *w, size_t size)
+int shmchop__writer_check_size(shmchop_writer *w, size_t size)
 {
     if (size < SHMCHOP_HEADER_SIZE || size > INT32_MAX) {
         shmchop__errf(WERR(w), "%s: image size %zu is outside 36..2147483647", w->names.data,
@@ -127,7 +106,7 @@ static void stats_lock(shmchop_writer *w, const shmchop__lock_stats *ls, int rc)
         w->stats.lock_timeouts_total++;
 }
 
-static int lock_mx(shmchop_writer *w, shmchop__mutex *m, unsigned timeout_ms)
+int shmchop__writer_lock(shmchop_writer *w, shmchop__mutex *m, unsigned timeout_ms)
 {
     shmchop__lock_stats ls = { 0 };
     int rc = shmchop__mutex_lock(m, timeout_ms ? timeout_ms : w->timeout_ms, &ls, WERR(w));
@@ -199,14 +178,14 @@ static void fill_new(shmchop_writer *w, unsigned char *dst, size_t size, const v
  * between reading it and acting on it, and a reader attaching meanwhile
  * waits and then finds the new object complete.
  */
-static int resize_to(shmchop_writer *w, const void *image, size_t size, bool ext)
+int shmchop__writer_resize_to(shmchop_writer *w, const void *image, size_t size, bool ext)
 {
     shmchop_shm_names nn = w->names;
     char pf[SHMCHOP_POSTFIX_SIZE] = "";
     unsigned char *map = NULL;
     int fd = -1, rc;
 
-    if ((rc = lock_mx(w, &w->info_mx, 0)) != 0)
+    if ((rc = shmchop__writer_lock(w, &w->info_mx, 0)) != 0)
         return rc;
     shmchop__info_view v;
     shmchop__info_read(&w->info, &v);
@@ -376,7 +355,7 @@ int shmchop_writer_open(const char *name, const shmchop_writer_opts *opts, shmch
     if (rc == 0)
         rc = shmchop__mutex_open(&w->data_mx, w->names.data_mutex, true, w->mode, w->timeout_ms,
                                  WERR(w));
-    if (rc == 0 && (rc = lock_mx(w, &w->info_mx, 0)) == 0) {
+    if (rc == 0 && (rc = shmchop__writer_lock(w, &w->info_mx, 0)) == 0) {
         rc = take_name(w, o.initial_size);
         unlock_mx(w, &w->info_mx);
     }
@@ -397,16 +376,16 @@ int shmchop_writer_publish(shmchop_writer *w, const void *image, size_t size)
     bool ext;
     int rc;
 
-    if ((rc = check_size(w, size)) != 0)
+    if ((rc = shmchop__writer_check_size(w, size)) != 0)
         return rc;
     ext = image_has_ext(image, size);
     if (size != w->obj_size) {
-        if ((rc = resize_to(w, image, size, ext)) != 0)
+        if ((rc = shmchop__writer_resize_to(w, image, size, ext)) != 0)
             return rc;
         w->stats.publishes_total++;
         return 0;
     }
-    if ((rc = lock_mx(w, &w->data_mx, 0)) != 0)
+    if ((rc = shmchop__writer_lock(w, &w->data_mx, 0)) != 0)
         return rc;
     copy_in(w, w->data, image, size, ext);
     unlock_mx(w, &w->data_mx);
@@ -421,7 +400,7 @@ int shmchop_writer_heartbeat(shmchop_writer *w, uint64_t now_ns)
 
     if (!w->has_ext || w->obj_size < SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE)
         return 0;
-    if ((rc = lock_mx(w, &w->data_mx, 0)) != 0)
+    if ((rc = shmchop__writer_lock(w, &w->data_mx, 0)) != 0)
         return rc;
     uint64_t *seqp = (uint64_t *)(w->data + SHMCHOP_OFF_EXT_SEQ);
     uint64_t *hb = (uint64_t *)(w->data + SHMCHOP_OFF_EXT_HEARTBEAT);
@@ -434,7 +413,7 @@ int shmchop_writer_heartbeat(shmchop_writer *w, uint64_t now_ns)
     return 0;
 }
 
-static void writer_free(shmchop_writer *w)
+void shmchop__writer_free(shmchop_writer *w)
 {
     data_drop(w);
     shmchop__info_close(&w->info);
@@ -451,7 +430,7 @@ int shmchop_writer_close(shmchop_writer *w)
         return 0;
     /* R2.8. If the info lock cannot be had, detach is still set: one bool
      * store is the best a leaving writer can do for its readers. */
-    rc = lock_mx(w, &w->info_mx, 0);
+    rc = shmchop__writer_lock(w, &w->info_mx, 0);
     if (w->info.obj)
         w->info.obj->detach = true;
     if (rc == 0)
@@ -462,14 +441,8 @@ int shmchop_writer_close(shmchop_writer *w)
         first = -errno;
     if (shm_unlink(w->names.info) != 0 && errno != ENOENT && !first)
         first = -errno;
-    writer_free(w);
+    shmchop__writer_free(w);
     return first;
-}
-
-void shmchop_writer_abandon(shmchop_writer *w)
-{
-    if (w)
-        writer_free(w);
 }
 
 const char *shmchop_writer_errmsg(const shmchop_writer *w)
@@ -485,66 +458,4 @@ void shmchop_writer_get_stats(const shmchop_writer *w, shmchop_writer_stats *st)
     st->supported = w->supported;
     memcpy(st->postfix, w->postfix, sizeof(st->postfix));
     memcpy(st->data_name, w->names.data, sizeof(st->data_name));
-}
-
-/* ---- fault injection (segment_fault.h) ---- */
-
-int shmchop_writer_lock(shmchop_writer *w, unsigned timeout_ms)
-{
-    return lock_mx(w, &w->data_mx, timeout_ms);
-}
-
-int shmchop_writer_unlock(shmchop_writer *w)
-{
-    return shmchop__mutex_unlock(&w->data_mx, WERR(w));
-}
-
-int shmchop_writer_mapping(shmchop_writer *w, void **base, size_t *size)
-{
-    *base = w->data;
-    *size = w->map_size;
-    return w->data ? 0 : -ENOENT;
-}
-
-int shmchop_writer_write_unlocked(shmchop_writer *w, const void *image, size_t size)
-{
-    if (size != w->obj_size || size > w->map_size) {
-        shmchop__errf(WERR(w), "%s: unlocked write of %zu bytes into a %zu-byte object",
-                      w->names.data, size, w->obj_size);
-        return SHMCHOP_E_USAGE;
-    }
-    memcpy(w->data, image, size);
-    return 0;
-}
-
-int shmchop_writer_truncate(shmchop_writer *w, size_t new_size)
-{
-    if (w->data_fd < 0 || ftruncate(w->data_fd, (off_t)new_size) != 0) {
-        int e = w->data_fd < 0 ? -EBADF : -errno;
-        shmchop__errf(WERR(w), "%s: cannot truncate to %zu: %s", w->names.data, new_size,
-                      strerror(-e));
-        return e;
-    }
-    w->obj_size = new_size;
-    return 0;
-}
-
-int shmchop_writer_unlink_data(shmchop_writer *w)
-{
-    if (shm_unlink(w->names.data) != 0) {
-        int e = -errno;
-        shmchop__errf(WERR(w), "%s: cannot unlink: %s", w->names.data, strerror(errno));
-        return e;
-    }
-    w->data_unlinked = true;
-    return 0;
-}
-
-int shmchop_writer_resize(shmchop_writer *w, size_t new_size)
-{
-    int rc = check_size(w, new_size);
-
-    if (rc != 0)
-        return rc;
-    return resize_to(w, NULL, new_size, w->has_ext && new_size >= SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE);
 }

@@ -18,7 +18,7 @@
 #include <shmchop/error.h>
 #include <shmchop/image.h>
 #include <shmchop/segment.h>
-#include <shmchop/segment_fault.h>
+#include "segment_fault.h"
 
 static const char usage[] =
     "Usage: shmchop-out run --name N [shape options] [--fps F] [--frames N | --seconds S]\n"

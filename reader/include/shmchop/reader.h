@@ -116,7 +116,7 @@ SHMCHOP_API void shmchop_reader_close(shmchop_reader *r);
 /*
  * Change parameters between cooks. All or nothing: on failure the reader
  * keeps its previous parameters and the message is in
- * shmchop_reader_error(). A source whose name stays in `name` keeps its
+ * shmchop_reader_errmsg(). A source whose name stays in `name` keeps its
  * attachment and stream state (sources are matched by name); a new name
  * attaches on the next cook; a changed memtype re-attaches every source.
  * A changed scope is recompiled. Turning time slicing on starts a new
@@ -125,14 +125,14 @@ SHMCHOP_API void shmchop_reader_close(shmchop_reader *r);
 SHMCHOP_API int shmchop_reader_set_params(shmchop_reader *r, const shmchop_reader_params *p);
 
 /* The parameters in use (strings owned by the reader). */
-SHMCHOP_API const shmchop_reader_params *shmchop_reader_params_get(const shmchop_reader *r);
+SHMCHOP_API const shmchop_reader_params *shmchop_reader_get_params(const shmchop_reader *r);
 
 /*
  * Cook at time now_ns (R4.1; tools pass CLOCK_MONOTONIC): read every
  * source of a live segment and produce the output.
  *
  * Returns 0, or the code of the first failure (R4.2): the output is left
- * as the last successful cook made it, shmchop_reader_error() names what
+ * as the last successful cook made it, shmchop_reader_errmsg() names what
  * failed, and the `errors` info channel counts it.
  * memtype global fails with SHMCHOP_E_USAGE until section 3 is built.
  */
@@ -156,7 +156,7 @@ SHMCHOP_API int shmchop_reader_cook_images(shmchop_reader *r, uint64_t now_ns,
 SHMCHOP_API const shmchop_chop *shmchop_reader_output(const shmchop_reader *r);
 
 /* One-line message of the latest cook's failure, "" when it succeeded. */
-SHMCHOP_API const char *shmchop_reader_error(const shmchop_reader *r);
+SHMCHOP_API const char *shmchop_reader_errmsg(const shmchop_reader *r);
 
 /* Every error and warning of the latest cook (all sources). */
 SHMCHOP_API const shmchop_diag *shmchop_reader_diag(const shmchop_reader *r);
@@ -239,7 +239,7 @@ SHMCHOP_API unsigned shmchop_reader_info(const shmchop_reader *r,
                                          const shmchop_info_channel **out);
 
 /* One channel by name: 0 and *value, or SHMCHOP_E_USAGE for an unknown name. */
-SHMCHOP_API int shmchop_reader_info_get(const shmchop_reader *r, const char *name,
+SHMCHOP_API int shmchop_reader_get_info(const shmchop_reader *r, const char *name,
                                         double *value);
 
 /* The stream counters of one source (R4.7 holds for each of them). */
@@ -258,7 +258,7 @@ typedef struct shmchop_stream_stats {
 } shmchop_stream_stats;
 
 /* Source i's counters (i < shmchop_reader_source_count()); 0 or SHMCHOP_E_USAGE. */
-SHMCHOP_API int shmchop_reader_stream_stats(const shmchop_reader *r, unsigned i,
+SHMCHOP_API int shmchop_reader_get_stream_stats(const shmchop_reader *r, unsigned i,
                                             shmchop_stream_stats *st);
 
 #ifdef __cplusplus
