@@ -2,8 +2,6 @@
 /* The reader (Shared Mem In CHOP): parameters, sources and the cook (SPEC 4.1-4.5). */
 #include "reader_internal.h"
 
-#include "resample.h"
-
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>

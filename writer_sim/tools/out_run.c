@@ -230,7 +230,7 @@ static int check_mix(const run_args *a)
                             a->shape.start, m.rate);
     else if (!a->timeslice &&
              (len > UINT32_MAX ||
-              mix_image_bytes(&m, (uint32_t)len, a->shape.ext, a->shape.names) > INT32_MAX))
+              mix_image_bytes(&m, (uint32_t)len, &a->shape) > INT32_MAX))
         rc = tk_usage_error("the merged CHOP of %" PRIu32 " channels x %" PRIu64
                             " samples cannot be published (an image of at most %d bytes, "
                             "R1.3)",
@@ -313,7 +313,7 @@ typedef struct run_state {
 /* Bytes of the image of `length` samples per channel. */
 static uint64_t image_bytes(const run_state *st, uint32_t length)
 {
-    return mix_image_bytes(&st->mx, length, st->sh.ext, st->sh.names);
+    return mix_image_bytes(&st->mx, length, &st->sh);
 }
 
 /* Samples per channel of a frame without time slicing (R4.11 union). */
