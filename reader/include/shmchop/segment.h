@@ -301,10 +301,6 @@ typedef struct shmchop_segment_stats {
     int writer_alive;              /* 1, 0, -1 (R2.7b) */
     uint32_t writer_pid;           /* from the latest copy's block, else 0 */
     uint64_t seq;                  /* latest copy's seq (ext only) */
-    uint64_t seq_change_ns;        /* CLOCK_MONOTONIC of the read that
-                                      first saw that seq; 0 without ext.
-                                      Without the block the cook tells
-                                      changes from the content (R4.5). */
     bool attached;
     size_t mapped_size;
     char postfix[SHMCHOP_POSTFIX_SIZE];
