@@ -328,6 +328,10 @@ int shmchop_writer_open(const char *name, const shmchop_writer_opts *opts, shmch
         return rc;
     if (opts)
         o = *opts;
+    /* NULL options or a zero size: a header's worth, the first publish
+     * resizes the object to its image (R2.6). */
+    if (o.initial_size == 0)
+        o.initial_size = SHMCHOP_HEADER_SIZE;
     if (o.initial_size < SHMCHOP_HEADER_SIZE || o.initial_size > INT32_MAX) {
         shmchop__errf(err, errlen, "TouchSHM%s: initial size %zu is outside 36..2147483647", name,
                       o.initial_size);

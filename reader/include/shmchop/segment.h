@@ -94,9 +94,10 @@ typedef struct shmchop_writer_opts {
                                  the umask does not narrow it. */
     unsigned lock_timeout_ms; /* bound of every lock wait; 0 = 1000 */
     size_t initial_size;      /* bytes of the data object created by open;
-                                 >= 36 and <= INT32_MAX. The object reads as
-                                 zeros (an invalid image) until the first
-                                 publish: pass the first image's size. */
+                                 0 = 36, else >= 36 and <= INT32_MAX. The
+                                 object reads as zeros (an invalid image)
+                                 until the first publish: pass the first
+                                 image's size to spare a resize. */
 } shmchop_writer_opts;
 
 /*
