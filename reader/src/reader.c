@@ -16,48 +16,10 @@
 
 /* ---- findings and failures -------------------------------------------- */
 
-/* Append one finding with a ready message to d. */
-static void add_finding(shmchop_diag *d, bool is_error, int code, const char *rule,
-                        const char *field, const char *msg)
-{
-    unsigned *count = is_error ? &d->n_errors : &d->n_warnings;
-    shmchop_finding *f;
-
-    if (*count < SHMCHOP_DIAG_KEEP) {
-        f = is_error ? &d->errors[*count] : &d->warnings[*count];
-        f->code = code;
-        f->rule = rule ? rule : "";
-        f->field = field ? field : "";
-        snprintf(f->message, sizeof(f->message), "%s", msg);
-    }
-    ++*count;
-}
-
-/* Append every finding of src to dst (those past the kept ones are counted). */
-static void diag_append(shmchop_diag *dst, const shmchop_diag *src)
-{
-    for (unsigned i = 0; i < src->n_errors; i++) {
-        if (i < SHMCHOP_DIAG_KEEP) {
-            const shmchop_finding *f = &src->errors[i];
-            add_finding(dst, true, f->code, f->rule, f->field, f->message);
-        } else {
-            dst->n_errors++;
-        }
-    }
-    for (unsigned i = 0; i < src->n_warnings; i++) {
-        if (i < SHMCHOP_DIAG_KEEP) {
-            const shmchop_finding *f = &src->warnings[i];
-            add_finding(dst, false, f->code, f->rule, f->field, f->message);
-        } else {
-            dst->n_warnings++;
-        }
-    }
-}
-
 /* Record a failure whose message is ready; the first one becomes the cook's message. */
 static int fail_msg(shmchop_reader *r, int code, const char *rule, const char *msg)
 {
-    add_finding(&r->diag, true, code, rule, "", msg);
+    shmchop_diag_add(&r->diag, true, code, rule, "", msg);
     if (!r->err[0])
         snprintf(r->err, sizeof(r->err), "%s", msg);
     return code;
@@ -490,7 +452,7 @@ static int read_live(shmchop_reader *r)
         shmchop_segment_get_stats(s->seg, &s->seg_stats);
         s->live = true;
         if (st.n_warnings) {
-            add_finding(&r->diag, false, SHMCHOP_E_UNSAFE_OBJECT, "R2.11", "", st.warning);
+            shmchop_diag_add(&r->diag, false, SHMCHOP_E_UNSAFE_OBJECT, "R2.11", "", st.warning);
             r->diag.n_warnings += st.n_warnings - 1;
         }
         if (rc)
@@ -551,7 +513,7 @@ static int parse_all(shmchop_reader *r)
         shmchop_parse_opts o = { .object = s->object, .strict = r->p.strict };
         int rc = shmchop_image_parse(s->img, s->img_len, &o, &s->chop, &s->info, &r->pdiag);
 
-        diag_append(&r->diag, &r->pdiag);
+        shmchop_diag_append(&r->diag, &r->pdiag);
         if (rc) {
             if (!r->err[0] && r->pdiag.n_errors)
                 snprintf(r->err, sizeof(r->err), "%s", r->pdiag.errors[0].message);
