@@ -101,20 +101,31 @@ static int check_params(const shmchop_reader_params *p, char *msg, size_t len)
     return 0;
 }
 
-/* Count the space-separated names in s (NULL: none). */
+const char *shmchop_reader_next_name(const char **list, size_t *len)
+{
+    const char *s = *list;
+
+    if (!s)
+        return NULL;
+    while (*s == ' ')
+        s++;
+    if (!*s) {
+        *list = s;
+        return NULL;
+    }
+    *len = strcspn(s, " ");
+    *list = s + *len;
+    return s;
+}
+
+/* Count the names in s (NULL: none). */
 static unsigned count_names(const char *s)
 {
     unsigned n = 0;
+    size_t len;
 
-    while (s && *s) {
-        while (*s == ' ')
-            s++;
-        if (!*s)
-            break;
+    while (shmchop_reader_next_name(&s, &len))
         n++;
-        while (*s && *s != ' ')
-            s++;
-    }
     return n;
 }
 
@@ -233,15 +244,13 @@ static int build_sources(const shmchop_reader *r, const shmchop_reader_params *p
         return -ENOMEM;
     for (unsigned i = 0; i < b->nsrc; i++) {
         size_t len;
-        while (*s == ' ')
-            s++;
-        len = strcspn(s, " ");
-        b->src[i] = keep_old ? find_reusable(r, b, s, len) : NULL;
+        /* count_names() counted them: there is a next one. */
+        const char *name = shmchop_reader_next_name(&s, &len);
+        b->src[i] = keep_old ? find_reusable(r, b, name, len) : NULL;
         if (!b->src[i])
-            b->src[i] = source_new(s, len, p->memtype, global);
+            b->src[i] = source_new(name, len, p->memtype, global);
         if (!b->src[i])
             return -ENOMEM;
-        s += len;
     }
     return 0;
 }

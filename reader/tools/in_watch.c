@@ -337,12 +337,10 @@ static int parse_option(watch_args *a, int c, const char *arg)
 static unsigned spec_sources(const char *p)
 {
     unsigned n = 0;
+    size_t len;
 
-    while (*p) {
-        size_t len = strcspn(p, " ");
-        n += len > 0;
-        p += len ? len : 1;
-    }
+    while (shmchop_reader_next_name(&p, &len))
+        n++;
     return n;
 }
 
@@ -372,24 +370,19 @@ static int check_specs(const watch_args *a)
     char name[SHMCHOP_SHM_NAME_MAX + 2], err[SHMCHOP_MESSAGE_MAX];
 
     for (size_t i = 0; i < a->n_specs; i++) {
-        const char *p = a->specs[i];
+        const char *p = a->specs[i], *at;
         unsigned count = 0;
+        size_t len;
 
-        while (*p) {
-            size_t len = strcspn(p, " "); /* the reader splits at spaces only */
-            if (len == 0) {
-                p++;
-                continue;
-            }
+        while ((at = shmchop_reader_next_name(&p, &len))) {
             if (len > SHMCHOP_SHM_NAME_MAX)
                 return tk_usage_error("SPEC '%s': a name is longer than %d bytes", a->specs[i],
                                       SHMCHOP_SHM_NAME_MAX);
-            memcpy(name, p, len);
+            memcpy(name, at, len);
             name[len] = '\0';
             if (shmchop_shm_name_check(name, err, sizeof(err)))
                 return tk_usage_error("SPEC '%s': %s", a->specs[i], err);
             count++;
-            p += len;
         }
         if (count == 0)
             return tk_usage_error("SPEC '%s' names no source", a->specs[i]);

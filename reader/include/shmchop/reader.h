@@ -99,6 +99,14 @@ typedef struct shmchop_reader_params {
 SHMCHOP_API void shmchop_reader_params_init(shmchop_reader_params *p);
 
 /*
+ * The next name of a `name` parameter, split as the reader splits it
+ * (SPEC 4.1: names separated by spaces, nothing else): skips the spaces at
+ * *list, returns where the name starts with its length in *len and moves
+ * *list past it. Returns NULL when no name is left (or *list is NULL).
+ */
+SHMCHOP_API const char *shmchop_reader_next_name(const char **list, size_t *len);
+
+/*
  * Make a reader with parameters p (validated as by set_params). Makes no
  * system call: live sources attach lazily on the first cook, and their
  * names are checked then (a bad one fails that cook with
