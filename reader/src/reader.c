@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The reader (Shared Mem In CHOP): parameters, sources and the cook (SPEC 4.1-4.5). */
 #include "reader_internal.h"
+#include "shm_util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -863,11 +864,9 @@ static int build_slice(shmchop_reader *r, double rate)
 
 /* ---- the cook ----------------------------------------------------------- */
 
-static double mono_ms(void)
+uint64_t shmchop_clock_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no system call */
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    return shmchop__now_ns();
 }
 
 /* Start a cook: place it on the timeline and clear the last one's findings. */
@@ -931,14 +930,14 @@ static int cook_body(shmchop_reader *r, const void *const images[], const size_t
 static int cook(shmchop_reader *r, uint64_t now_ns, const void *const images[],
                 const size_t lens[], unsigned n, bool live)
 {
-    double t0 = mono_ms();
+    uint64_t t0 = shmchop__now_ns();
     int rc;
 
     begin(r, now_ns);
     rc = cook_body(r, images, lens, n, live);
     if (rc && !r->err[0])
         fail(r, rc, shmchop_err_rule(rc), "%s", shmchop_strerror(rc));
-    r->cook_ms = mono_ms() - t0;
+    r->cook_ms = (double)(shmchop__now_ns() - t0) / 1e6;
     shmchop__reader_info_fill(r);
     return rc;
 }

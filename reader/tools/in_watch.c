@@ -806,7 +806,7 @@ static bool output_torn(const node *nd)
 
 static void cook_node(watch *w, node *nd)
 {
-    uint64_t now = timing_now_ns();
+    uint64_t now = shmchop_clock_ns();
     int rc = shmchop_reader_cook(nd->r, now);
 
     nd->ok = rc == 0;
@@ -851,7 +851,7 @@ static int one_frame(watch *w)
  * now and goes on from the current slot instead of bursting. */
 static int cook_loop(watch *w)
 {
-    timing tm = { .t0_ns = timing_now_ns(), .fps = w->a->fps };
+    timing tm = { .t0_ns = shmchop_clock_ns(), .fps = w->a->fps };
     uint64_t slot = 1;
     int rc = 0;
 
@@ -865,7 +865,7 @@ static int cook_loop(watch *w)
         rc = one_frame(w);
         if (rc)
             break;
-        now = timing_now_ns();
+        now = shmchop_clock_ns();
         slot = timing_frame_at(&tm, now) + 1;
     }
     return rc;

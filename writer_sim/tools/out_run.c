@@ -413,7 +413,7 @@ static int build_frame(run_state *st, uint64_t frame, uint64_t t, uint64_t now_n
 /* Sleep ms milliseconds unless a stop signal comes first. */
 static void sleep_ms(uint32_t ms)
 {
-    uint64_t end = timing_now_ns() + (uint64_t)ms * 1000000u;
+    uint64_t end = shmchop_clock_ns() + (uint64_t)ms * 1000000u;
 
     while (!timing_stop_signal && timing_sleep_until(end) == -EINTR)
         ;
@@ -592,7 +592,7 @@ static int frame_length(run_state *st, uint64_t t, uint32_t *length)
  * frame of timeline index t. */
 static void publish(run_state *st, uint64_t t, uint64_t frame, bool unlocked)
 {
-    uint64_t now = timing_now_ns();
+    uint64_t now = shmchop_clock_ns();
     uint32_t length = 0;
     size_t size;
     int rc;
@@ -678,7 +678,7 @@ static void run_loop(run_state *st)
         if (timing_stop_signal)
             break;
         do_frame(st, t);
-        next = timing_frame_at(&st->tm, timing_now_ns());
+        next = timing_frame_at(&st->tm, shmchop_clock_ns());
         if (next <= t)
             next = t + 1;
         st->skipped += next - t - 1;
@@ -802,11 +802,11 @@ static int run(const run_args *a)
         goto out;
     }
     if (open_writer(&st) == 0) {
-        st.tm.t0_ns = timing_now_ns();
+        st.tm.t0_ns = shmchop_clock_ns();
         st.tm.fps = a->fps;
         run_loop(&st);
     }
-    end = timing_now_ns();
+    end = shmchop_clock_ns();
     if (st.w)
         shmchop_writer_get_stats(st.w, &ws);
     if (st.w && shmchop_writer_close(st.w) && !st.failed && !st.data_unlinked) {

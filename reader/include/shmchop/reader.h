@@ -135,8 +135,12 @@ SHMCHOP_API int shmchop_reader_set_params(shmchop_reader *r, const shmchop_reade
 /* The parameters in use (strings owned by the reader). */
 SHMCHOP_API const shmchop_reader_params *shmchop_reader_get_params(const shmchop_reader *r);
 
+/* CLOCK_MONOTONIC in nanoseconds: the clock of every now_ns below, the
+ * one the tools pace frames on (vDSO: no system call). */
+SHMCHOP_API uint64_t shmchop_clock_ns(void);
+
 /*
- * Cook at time now_ns (R4.1; tools pass CLOCK_MONOTONIC): read every
+ * Cook at time now_ns (R4.1; tools pass shmchop_clock_ns()): read every
  * source of a live segment and produce the output.
  *
  * Returns 0, or the code of the first failure (R4.2): the output is left
