@@ -260,10 +260,7 @@ static int take_over(shmchop_writer *w)
     if (v.magic == SHMCHOP_INFO_MAGIC && !v.detach)
         shmchop__data_ext_pid(on.data, &pid, &dsize);
     held = old.fd >= 0 ? shmchop__info_held(old.fd) : 0;
-    if (held != 1 && pid != 0 && pid != shmchop__self_pid() && v.magic == SHMCHOP_INFO_MAGIC &&
-        !v.detach && shmchop__pid_alive(pid, 0) == 1)
-        held = 1;
-    if (held == 1) {
+    if (shmchop__name_held(held, v.magic, v.detach, pid)) {
         if (pid != 0)
             shmchop__errf(WERR(w), "name %s is in use by pid %u", w->name, pid);
         else
