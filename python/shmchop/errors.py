@@ -49,7 +49,7 @@ def _make_classes():
     while True:
         code = _native.SHMCHOP_ERR_BASE - 1 - idx
         name = _native.text(_native.err_name(code))
-        if name == "UNKNOWN":
+        if name in ("ERRNO", "UNKNOWN"):  # past the table's last code
             return classes
         bases = (Error, ValueError) if name == "USAGE" else (Error,)
         doc = "SHMCHOP_E_%s (%d): %s." % (name, code, _native.text(_native.strerror(code)))

@@ -38,13 +38,23 @@ class _Handle:
             self.ptr = None
 
 
-def chop_names(c):
-    """The channel names of a C CHOP as a tuple of str."""
-    if c.num_chans == 0:
+def chop_names(c, cache=None):
+    """The channel names of a C CHOP as a tuple of str. The names lie back
+    to back, each ended by a NUL; with cache (a dict kept by the caller)
+    an unchanged name area is not decoded again."""
+    n = c.num_chans
+    if n == 0:
         return ()
     base = ctypes.addressof(c.name_buf.contents)
-    return tuple(_native.text(ctypes.string_at(base + c.name_off[i]))
-                 for i in range(c.num_chans))
+    last = c.name_off[n - 1]
+    total = last + len(ctypes.string_at(base + last)) + 1
+    raw = (ctypes.c_char * total).from_address(base).raw
+    if cache is not None and cache.get("raw") == raw:
+        return cache["names"]
+    names = tuple(_native.text(x) for x in raw.split(b"\0")[:n])
+    if cache is not None:
+        cache["raw"], cache["names"] = raw, names
+    return names
 
 
 def chop_samples(c, keepalive=None):
@@ -134,6 +144,7 @@ class Reader:
         self._handle = _Handle(ptr.value)
         self._gen = 0
         self._output = None
+        self._names = {}
         self._info_ptr = ctypes.POINTER(_native.InfoChannel)()
 
     def _ptr(self):
@@ -165,7 +176,7 @@ class Reader:
             raise error_for(rc, _native.text(_native.reader_errmsg(ptr)) or None)
         self._gen += 1
         c = _native.reader_output(ptr).contents
-        self._output = Chop(self, self._gen, chop_names(c), c.rate, c.start, c.length,
+        self._output = Chop(self, self._gen, chop_names(c, self._names), c.rate, c.start, c.length,
                             chop_samples(c, self._handle), self.info)
         return self._output
 
