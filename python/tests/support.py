@@ -106,3 +106,22 @@ def counter_wave(frame, chans, length):
     with np.errstate(over="ignore"):
         v = f * np.uint32(65599) + c * np.uint32(4099) + i
     return (v & np.uint32(0xFFFFFF)).astype(np.float32)
+
+
+def readme_example(kind):
+    """The code block after `<!-- example: KIND -->` in the README, so that
+    the tests run exactly what the README shows."""
+    import re
+    with open(os.path.join(SOURCE, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    m = re.search(r"<!-- example: %s -->\n```[a-z]*\n(.*?)```" % re.escape(kind), text, re.S)
+    if not m:
+        raise AssertionError("README.md has no '<!-- example: %s -->' block" % kind)
+    return m.group(1)
+
+
+def counter_channels_consistent(values, length):
+    """Last samples of channels 0..n-1 of one counter frame differ by
+    4099 per channel (mod 2^24), and channel 0's is frame*65599 + length-1."""
+    base = int(values[0]) - (length - 1)
+    return all((base + c * 4099 + length - 1) & 0xFFFFFF == int(v) for c, v in enumerate(values))
