@@ -95,6 +95,15 @@ def until(predicate, timeout=10.0, step=0.005):
         time.sleep(step)
 
 
+def cook_or_none(reader):
+    """reader.cook(), or None when it fails (to poll with until())."""
+    import shmchop
+    try:
+        return reader.cook()
+    except shmchop.Error:
+        return None
+
+
 def counter_wave(frame, chans, length):
     """The counter wave (SPEC R5.3, wire/counter.c) in numpy: sample i of
     channel c in writer frame f is (f*65599 + c*4099 + i) mod 2^24, in

@@ -116,7 +116,7 @@ class LiveTest(unittest.TestCase):
             # A new writer under the same name is picked up (R2.7a).
             with shmchop.Writer(self.name) as w2:
                 w2.publish([[5.0]], names=["again"])
-                self.assertEqual(support.until(lambda: _cook_or_none(r)).names, ("again",))
+                self.assertEqual(support.until(lambda: support.cook_or_none(r)).names, ("again",))
 
     def test_stale_view_raises_and_views_survive_close(self):
         with shmchop.Writer(self.name) as w:
@@ -159,13 +159,6 @@ class LiveTest(unittest.TestCase):
             self.assertLess(_rss_kib() - rss0, 2048, "resident set grew")
             self.assertEqual(r.info["total_cooks"], 10500)
             self.assertEqual(chop.samples[0, 0], 9900.0)
-
-
-def _cook_or_none(r):
-    try:
-        return r.cook()
-    except shmchop.Error:
-        return None
 
 
 def _rss_kib():

@@ -23,7 +23,7 @@ class ReadmeTest(unittest.TestCase):
         try:
             with support.Child(args), shmchop.Reader(name) as r, \
                     tempfile.TemporaryDirectory() as tmp:
-                support.until(lambda: _ok(r), timeout=30)
+                support.until(lambda: support.cook_or_none(r), timeout=30)
                 script = os.path.join(tmp, "last.py")
                 with open(script, "w") as f:
                     f.write(code)
@@ -37,13 +37,6 @@ class ReadmeTest(unittest.TestCase):
         finally:
             support.gc(name)
         self.assertEqual(support.leftovers(name), [])
-
-
-def _ok(r):
-    try:
-        return r.cook()
-    except shmchop.Error:
-        return None
 
 
 if __name__ == "__main__":
