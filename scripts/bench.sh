@@ -58,11 +58,12 @@ rm -f "$rcfile"
 # The same cook from Python (numpy view), with Debian's interpreter and numpy.
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
   if PYTHONPATH="$build/python" /usr/bin/python3 "$here/python/bench/bench_cook.py" \
-       --json "$out/python_bench.json" >/dev/null; then
+       --name "bench_python_$$" --json "$out/python_bench.json" >/dev/null; then
     tee -a "$out/bench.txt" <"$out/python_bench.json"
   else
     status=1
   fi
+  "$bin/shmchop-in" gc "bench_python_$$" >/dev/null || true
 fi
 
 "$here/scripts/bench-plot.sh" "$out/bench.json" "$out" "$bin/shmchop-bench"

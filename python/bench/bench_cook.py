@@ -6,7 +6,7 @@ beside shmchop-bench's C cook rows (cook_1k is the nearest size). Prints one JSO
 keys (name, p50_ns, p90_ns, p99_ns, p999_ns, max_ns, ...).
 
 Usage: PYTHONPATH=build/python /usr/bin/python3 python/bench/bench_cook.py
-           [--iterations N] [--json FILE]
+           [--iterations N] [--json FILE] [--name N]
 """
 
 import argparse
@@ -32,10 +32,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iterations", type=int, default=100000)
     ap.add_argument("--json", help="also write the row into FILE")
+    ap.add_argument("--name", help="Shared Mem Name to use (default bench_python_PID); "
+                    "its mutex objects stay after the run (R2.8): `shmchop-in gc NAME`")
     a = ap.parse_args()
     if a.iterations < 1:
         ap.error("--iterations must be >= 1")
-    name = "bench_python_%d" % os.getpid()
+    name = a.name or "bench_python_%d" % os.getpid()
     times = np.empty(a.iterations, dtype=np.int64)
     data = np.random.default_rng(1).random((CHANS, LENGTH), dtype=np.float32)
     clock = time.perf_counter_ns

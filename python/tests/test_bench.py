@@ -14,8 +14,14 @@ import support
 class BenchTest(unittest.TestCase):
     def test_row_keys(self):
         script = os.path.join(support.SOURCE, "python", "bench", "bench_cook.py")
-        p = subprocess.run([sys.executable, script, "--iterations", "300"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+        name = support.unique_name("bench")
+        try:
+            p = subprocess.run([sys.executable, script, "--iterations", "300", "--name", name],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               timeout=60)
+        finally:
+            support.gc(name)
+        self.assertEqual(support.leftovers(name), [])
         self.assertEqual(p.returncode, 0, p.stderr)
         row = json.loads(p.stdout)
         self.assertEqual(row["name"], "python_cook_2x735")
