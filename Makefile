@@ -10,7 +10,7 @@ CMAKE_ARGS ?=
 FUZZ_SECONDS ?= 60
 
 .PHONY: all deps deps-test build build-asan build-clang test test-plain test-asan \
-        test-clang demo fuzz fuzz-replay bench clean
+        test-clang demo fuzz fuzz-replay bench package test-package clean
 
 all: build
 
@@ -36,6 +36,7 @@ test: deps-test
 	$(MAKE) test-plain
 	$(MAKE) test-asan
 	$(MAKE) test-clang
+	$(MAKE) test-package
 	@echo "make test: all suites passed"
 
 test-plain: build
@@ -49,6 +50,18 @@ test-asan: build-asan
 test-clang: deps-test
 	cmake -S . -B build-clang -DCMAKE_C_COMPILER=clang -DSHMCHOP_BUILD_TESTS=OFF $(CMAKE_ARGS)
 	cmake --build build-clang -j $(JOBS)
+
+# The Debian package, built for prefix /usr in build-deb/ and copied into
+# $(BUILD)/: apt-get install ./$(BUILD)/shmchop_*.deb
+package: deps-test
+	cmake -S . -B build-deb -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
+	  -DSHMCHOP_BUILD_TESTS=OFF -DSHMCHOP_BUILD_BENCH=OFF -DSHMCHOP_BUILD_FUZZ=OFF $(CMAKE_ARGS)
+	cmake --build build-deb -j $(JOBS)
+	cd build-deb && cpack -G DEB
+	mkdir -p $(BUILD) && cp build-deb/shmchop_*_amd64.deb $(BUILD)/
+
+test-package: package
+	cmake/check-package.sh $(BUILD)/shmchop_$$(sed -n 's/^project(shmchop VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)_amd64.deb
 
 demo: build
 	@scripts/demo.sh $(BUILD)/bin
@@ -68,4 +81,4 @@ bench:
 	@scripts/bench.sh --build-dir $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-clang build-fuzz build-libfuzzer
+	rm -rf $(BUILD) $(ASAN_BUILD) build-clang build-deb build-fuzz build-libfuzzer

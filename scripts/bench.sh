@@ -55,6 +55,17 @@ status=$(cat "$rcfile")
 rm -f "$rcfile"
 [ -s "$out/bench.json" ] || { echo "bench.sh: no results written" >&2; exit 1; }
 
+# The same cook from Python (numpy view), with Debian's interpreter and numpy.
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+  if PYTHONPATH="$build/python" /usr/bin/python3 "$here/python/bench/bench_cook.py" \
+       --name "bench_python_$$" --json "$out/python_bench.json" >/dev/null; then
+    tee -a "$out/bench.txt" <"$out/python_bench.json"
+  else
+    status=1
+  fi
+  "$bin/shmchop-in" gc "bench_python_$$" >/dev/null || true
+fi
+
 "$here/scripts/bench-plot.sh" "$out/bench.json" "$out" "$bin/shmchop-bench"
 
 # Start-up and whole-file cost of the tools, for scripts that call them.

@@ -8,9 +8,9 @@ need="cmake make gcc pkg-config libc6-dev check libsubunit-dev libjansson-dev"
 for set in "$@"; do
   case "$set" in
     build) ;;
-    test) need="$need clang libclang-rt-14-dev valgrind afl++" ;;
+    test) need="$need clang libclang-rt-14-dev valgrind afl++ python3 python3-numpy g++ groff lintian dpkg-dev file" ;;
     fuzz) need="$need clang libclang-rt-14-dev afl++" ;;
-    bench) need="$need hyperfine gnuplot-nox liblo-dev libzmq3-dev" ;;
+    bench) need="$need hyperfine gnuplot-nox liblo-dev libzmq3-dev python3 python3-numpy" ;;
     *) echo "install-deps: unknown package set '$set' (build, test, fuzz, bench)" >&2; exit 2 ;;
   esac
 done
