@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+/* Hostile and broken objects (SPEC 2.3, R2.12-R2.18) and corrupt frames (R1.16a): never a hang, a crash or lost data. */
+#include "helpers.h"
+#include "reader_testutil.h"
+#include "segment_fault.h"
+
+#include <shmchop/error.h>
+#include <shmchop/image.h>
+#include <shmchop/reader.h>
+#include <shmchop/segment.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define T0 1000000000ull
+#define FRAME_NS 16666667ull
+
+static float gen_index(uint32_t c, int64_t index, void *arg)
+{
+    (void)arg;
+    return (float)(c * 1000 + index);
+}
+
+/* Remove what a name's writer and readers leave (mutex objects, R2.8). */
+static void gc_name(const char *name)
+{
+    char err[256];
+    unsigned removed = 0;
+
+    ck_assert_msg(shmchop_shm_gc(name, false, NULL, NULL, &removed, err, sizeof(err)) == 0, "%s",
+                  err);
+}
+
+/* ---- R1.16a: a checksum mismatch is an error, retried, then held ---- */
+
+START_TEST(r1_16a_live_checksum_mismatch_fails_the_cook_and_holds_the_output)
+{
+    char name[64], err[256];
+    shmchop_writer *w = NULL;
+    shmchop_writer_opts wo = { 0 };
+    shmchop_reader *r;
+    void *map;
+    size_t n, map_size;
+    void *img;
+    int rc;
+
+    ck_assert_int_eq(th_unique_name(name, sizeof(name), "hcrc"), 0);
+    img = tu_image_make(2, 64, 1000, 0, "p q", gen_index, NULL, true, false, 1, (uint32_t)getpid(),
+                        &n);
+    wo.initial_size = n;
+    rc = shmchop_writer_open(name, &wo, &w, err, sizeof(err));
+    ck_assert_msg(rc == 0, "%s", err);
+    ck_assert_int_eq(shmchop_writer_publish(w, img, n), 0);
+    r = tu_reader(name, false);
+    rc = shmchop_reader_cook(r, T0);
+    ck_assert_msg(rc == 0, "%s", shmchop_reader_errmsg(r));
+    ck_assert_float_eq(shmchop_chop_channel(shmchop_reader_output(r), 1)[63], 1063.0f);
+
+    /* A hostile writer changes a sample behind the sequence lock: every
+     * copy is consistent, none matches the published checksum. */
+    ck_assert_int_eq(shmchop_writer_mapping(w, &map, &map_size), 0);
+    ((float *)((unsigned char *)map + 104))[64 + 63] = -1.0f;
+    rc = shmchop_reader_cook(r, T0 + FRAME_NS);
+    ck_assert_msg(rc == SHMCHOP_E_CHECKSUM, "cook: %s (%s)", shmchop_err_name(rc),
+                  shmchop_reader_errmsg(r));
+    ck_assert_ptr_nonnull(strstr(shmchop_reader_errmsg(r), "checksum"));
+    /* retried like a torn copy, then failed: the output is the last good one (R4.2) */
+    ck_assert(tu_info(r, "torn_retries_total") >= 8);
+    ck_assert_double_eq(tu_info(r, "errors"), 1);
+    ck_assert_float_eq(shmchop_chop_channel(shmchop_reader_output(r), 1)[63], 1063.0f);
+
+    /* The next good publication is read again. */
+    ck_assert_int_eq(shmchop_writer_publish(w, img, n), 0);
+    rc = shmchop_reader_cook(r, T0 + 2 * FRAME_NS);
+    ck_assert_msg(rc == 0, "%s", shmchop_reader_errmsg(r));
+    shmchop_reader_close(r);
+    ck_assert_int_eq(shmchop_writer_close(w), 0);
+    free(img);
+    gc_name(name);
+}
+END_TEST
+
+START_TEST(r1_16a_check_of_a_live_mismatch_is_an_error)
+{
+    char name[64], err[256], tool[512];
+    shmchop_writer *w = NULL;
+    shmchop_writer_opts wo = { 0 };
+    th_proc_result res;
+    void *map;
+    size_t n, map_size;
+    void *img;
+
+    ck_assert_int_eq(th_unique_name(name, sizeof(name), "hcrc"), 0);
+    img = tu_image_make(1, 8, 60, 0, "a", gen_index, NULL, true, false, 1, (uint32_t)getpid(), &n);
+    wo.initial_size = n;
+    ck_assert_msg(shmchop_writer_open(name, &wo, &w, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(shmchop_writer_publish(w, img, n), 0);
+    ck_assert_int_eq(shmchop_writer_mapping(w, &map, &map_size), 0);
+    ((unsigned char *)map)[104] ^= 0x40;
+
+    ck_assert_int_eq(th_tool_path(tool, sizeof(tool), "shmchop-in"), 0);
+    const char *argv[] = { tool, "check", name, "--json", NULL };
+    ck_assert_int_eq(th_run(argv, NULL, &res), 0);
+    ck_assert_msg(res.exit_code == 1, "exit %d: %s%s", res.exit_code, res.out, res.err);
+    ck_assert_ptr_nonnull(strstr(res.out, "\"R1.16a\""));
+    ck_assert_msg(strstr(res.out, "\"valid\":false") || strstr(res.out, "\"valid\": false"), "%s", res.out);
+    th_proc_result_free(&res);
+    ck_assert_int_eq(shmchop_writer_close(w), 0);
+    free(img);
+    gc_name(name);
+}
+END_TEST
+
+/* ---- R2.11 warnings survive the attach's buffer sizing ---- */
+
+START_TEST(r2_11_watch_reports_the_warning_check_reports)
+{
+    char name[64], err[256], tool[512];
+    shmchop_writer *w = NULL;
+    shmchop_writer_opts wo = { .mode = 0666 };
+    th_proc_result res;
+    size_t n;
+    void *img;
+
+    ck_assert_int_eq(th_unique_name(name, sizeof(name), "hwarn"), 0);
+    img = tu_image_make(1, 4096, 60, 0, "a", gen_index, NULL, true, false, 1, (uint32_t)getpid(),
+                        &n);
+    wo.initial_size = n;
+    ck_assert_msg(shmchop_writer_open(name, &wo, &w, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(shmchop_writer_publish(w, img, n), 0);
+
+    ck_assert_int_eq(th_tool_path(tool, sizeof(tool), "shmchop-in"), 0);
+    const char *argv[] = { tool, "watch", name, "--frames", "1", "--json", NULL };
+    ck_assert_int_eq(th_run(argv, NULL, &res), 0);
+    ck_assert_msg(res.exit_code == 0, "exit %d: %s", res.exit_code, res.err);
+    ck_assert_msg(strstr(res.out, "\"warnings\":0,") == NULL,
+                  "watch lost the attach's R2.11 warning: %s", res.out);
+    ck_assert_msg(strstr(res.out, "\"warnings\":") != NULL, "no warnings key: %s", res.out);
+    th_proc_result_free(&res);
+    ck_assert_int_eq(shmchop_writer_close(w), 0);
+    free(img);
+    gc_name(name);
+}
+END_TEST
+
+/* ---- R2.17: output files ---- */
+
+static int run_image_to(const char *path, th_proc_result *res)
+{
+    char tool[512];
+    const char *argv[] = { NULL, "image", "-o", path, "--chans", "1", "--length", "4", NULL };
+
+    ck_assert_int_eq(th_tool_path(tool, sizeof(tool), "shmchop-out"), 0);
+    argv[0] = tool;
+    return th_run(argv, NULL, res);
+}
+
+START_TEST(r2_17_image_refuses_to_replace_what_is_not_a_regular_file)
+{
+    char dir[256], fifo[320], link[320], target[320], sub[320];
+    th_proc_result res;
+    struct stat st;
+
+    ck_assert_int_eq(th_make_temp_dir(dir, sizeof(dir), "hout"), 0);
+    snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+    snprintf(link, sizeof(link), "%s/link", dir);
+    snprintf(target, sizeof(target), "%s/target", dir);
+    snprintf(sub, sizeof(sub), "%s/sub", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ck_assert_int_eq(th_write_file(target, "keep", 4), 0);
+    ck_assert_int_eq(symlink(target, link), 0);
+    ck_assert_int_eq(mkdir(sub, 0700), 0);
+
+    const char *paths[] = { fifo, link, sub, "/dev/null" };
+    const char *kinds[] = { "a FIFO", "a symbolic link", "a directory", "a character device" };
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert_int_eq(run_image_to(paths[i], &res), 0);
+        ck_assert_msg(res.exit_code == 2 && !res.timed_out, "%s: exit %d", paths[i],
+                      res.exit_code);
+        ck_assert_msg(strstr(res.err, kinds[i]) && strstr(res.err, paths[i]),
+                      "%s: message '%s' names neither the path nor its kind", paths[i], res.err);
+        th_proc_result_free(&res);
+    }
+    /* nothing was replaced, nothing left beside them */
+    ck_assert_int_eq(lstat(fifo, &st), 0);
+    ck_assert(S_ISFIFO(st.st_mode));
+    ck_assert_int_eq(lstat(link, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    ck_assert_int_eq(stat("/dev/null", &st), 0);
+    ck_assert(S_ISCHR(st.st_mode));
+    uint8_t *buf;
+    size_t len;
+    ck_assert_int_eq(th_read_file(target, &buf, &len), 0);
+    ck_assert(len == 4 && memcmp(buf, "keep", 4) == 0);
+    free(buf);
+
+    /* a regular file is replaced whole */
+    ck_assert_int_eq(run_image_to(target, &res), 0);
+    ck_assert_int_eq(res.exit_code, 0);
+    th_proc_result_free(&res);
+    ck_assert_int_eq(th_read_file(target, &buf, &len), 0);
+    ck_assert_uint_gt(len, 36);
+    free(buf);
+    ck_assert_int_eq(th_remove_tree(dir), 0);
+}
+END_TEST
+
+/* ---- R2.18: bounded input ---- */
+
+START_TEST(r2_18_check_refuses_devices_at_once)
+{
+    char tool[512];
+    th_proc_result res;
+    th_run_opts o = { .timeout_ms = 5000 };
+
+    ck_assert_int_eq(th_tool_path(tool, sizeof(tool), "shmchop-in"), 0);
+    const char *devs[] = { "/dev/zero", "/dev/urandom", "/dev/null" };
+    for (size_t i = 0; i < 3; i++) {
+        const char *argv[] = { tool, "check", "--image", devs[i], NULL };
+        ck_assert_int_eq(th_run(argv, &o, &res), 0);
+        ck_assert_msg(!res.timed_out && res.exit_code == 2, "%s: exit %d%s", devs[i],
+                      res.exit_code, res.timed_out ? " (timed out)" : "");
+        ck_assert_msg(strstr(res.err, "character device"), "%s: '%s'", devs[i], res.err);
+        th_proc_result_free(&res);
+    }
+}
+END_TEST
+
+static Suite *hostile_suite(void)
+{
+    Suite *s = suite_create("hostile");
+    TCase *crc = tcase_create("r1_16a");
+    TCase *files = tcase_create("r2_17_r2_18");
+
+    tcase_set_timeout(crc, 60);
+    tcase_add_test(crc, r1_16a_live_checksum_mismatch_fails_the_cook_and_holds_the_output);
+    tcase_add_test(crc, r1_16a_check_of_a_live_mismatch_is_an_error);
+    tcase_add_test(crc, r2_11_watch_reports_the_warning_check_reports);
+    suite_add_tcase(s, crc);
+    tcase_set_timeout(files, 60);
+    tcase_add_test(files, r2_17_image_refuses_to_replace_what_is_not_a_regular_file);
+    tcase_add_test(files, r2_18_check_refuses_devices_at_once);
+    suite_add_tcase(s, files);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(hostile_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
