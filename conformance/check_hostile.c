@@ -3,6 +3,7 @@
 #include "helpers.h"
 #include "reader_testutil.h"
 #include "segment_fault.h"
+#include "shm_object.h"
 
 #include <shmchop/error.h>
 #include <shmchop/image.h>
@@ -16,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define T0 1000000000ull
@@ -233,11 +236,201 @@ START_TEST(r2_18_check_refuses_devices_at_once)
 }
 END_TEST
 
+
+/* ---- R2.12-R2.15: the object layer (wire/shm_object.c) ---- */
+
+static void plant_file(const char *name, const void *bytes, size_t len)
+{
+    char path[320];
+    snprintf(path, sizeof(path), "/dev/shm/%s", name);
+    ck_assert_int_eq(th_write_file(path, bytes, len), 0);
+}
+
+START_TEST(r2_12_kind_before_use_never_waits)
+{
+    char path[320], err[256];
+    struct stat sb;
+    int fd = -1;
+
+    if (th_private_shm(1024))
+        return;
+    ck_assert_int_eq(mkfifo("/dev/shm/TouchSHMfifo", 0600), 0);
+    ck_assert_int_eq(mkdir("/dev/shm/TouchSHMdir", 0700), 0);
+    ck_assert_int_eq(symlink("/etc/passwd", "/dev/shm/TouchSHMlink"), 0);
+    plant_file("TouchSHMplain", "x", 1);
+    snprintf(path, sizeof(path), "/dev/shm/TouchSHMplain");
+    ck_assert_int_eq(link(path, "/dev/shm/TouchSHMhard"), 0);
+
+    /* a FIFO: refused at once, read-write (the writer) or read-only */
+    ck_assert_int_eq(shmchop__obj_open("TouchSHMfifo", O_RDWR, &fd, &sb, err, sizeof(err)),
+                     SHMCHOP_E_UNSAFE_OBJECT);
+    ck_assert_msg(strstr(err, "TouchSHMfifo: is a FIFO"), "%s", err);
+    ck_assert_int_eq(shmchop__obj_open("TouchSHMfifo", O_RDONLY, &fd, &sb, err, sizeof(err)),
+                     SHMCHOP_E_UNSAFE_OBJECT);
+    ck_assert_int_eq(shmchop__obj_open("TouchSHMdir", O_RDONLY, &fd, &sb, err, sizeof(err)),
+                     SHMCHOP_E_UNSAFE_OBJECT);
+    ck_assert_msg(strstr(err, "TouchSHMdir: is a directory"), "%s", err);
+    ck_assert_int_eq(shmchop__obj_open("TouchSHMlink", O_RDONLY, &fd, &sb, err, sizeof(err)),
+                     SHMCHOP_E_UNSAFE_OBJECT);
+    ck_assert_msg(strstr(err, "TouchSHMlink: is a symbolic link"), "%s", err);
+    ck_assert_int_eq(shmchop__obj_open("TouchSHMmissing", O_RDONLY, &fd, &sb, err, sizeof(err)),
+                     -ENOENT);
+    /* a second hard link: opened, and flagged */
+    ck_assert_int_eq(shmchop__obj_open("TouchSHMhard", O_RDONLY, &fd, &sb, err, sizeof(err)), 0);
+    ck_assert_int_eq(shmchop__obj_check_links(&sb, "TouchSHMhard", err, sizeof(err)), 1);
+    ck_assert_msg(strstr(err, "2 hard links"), "%s", err);
+    close(fd);
+}
+END_TEST
+
+START_TEST(r2_13_objects_are_identified_by_content)
+{
+    unsigned char chop[36] = { 0xCF, 0x54, 0xED, 0x12 }, info[44] = { 0xBA, 0x34, 0xED, 0x56 };
+    unsigned char mutex[96] = { 0 }, junk[200] = { 1, 2, 3, 4 };
+    char err[256];
+    struct stat sb;
+    int fd;
+
+    if (th_private_shm(1024))
+        return;
+    plant_file("TouchSHMa", chop, sizeof(chop));
+    plant_file("TouchSHMTouchSHMa4jhd783h", info, sizeof(info));
+    plant_file("TouchSHMaMutex", mutex, sizeof(mutex));
+    plant_file("TouchSHMjunk", junk, sizeof(junk));
+    plant_file("TouchSHMempty", "", 0);
+
+    struct { const char *name; shmchop__obj_kind kind; int rc; const char *needle; } cases[] = {
+        { "TouchSHMa", SHMCHOP__OBJ_DATA, 0, NULL },
+        { "TouchSHMempty", SHMCHOP__OBJ_DATA, 0, NULL },
+        { "TouchSHMTouchSHMa4jhd783h", SHMCHOP__OBJ_INFO, 0, NULL },
+        { "TouchSHMaMutex", SHMCHOP__OBJ_MUTEX, 0, NULL },
+        /* name "aMutex"'s data object is name "a"'s data mutex */
+        { "TouchSHMaMutex", SHMCHOP__OBJ_DATA, SHMCHOP_E_UNSAFE_OBJECT, "a mutex object" },
+        /* name "TouchSHMa4jhd783h"'s data object is name "a"'s info object */
+        { "TouchSHMTouchSHMa4jhd783h", SHMCHOP__OBJ_DATA, SHMCHOP_E_UNSAFE_OBJECT,
+          "an info object" },
+        { "TouchSHMa", SHMCHOP__OBJ_INFO, SHMCHOP_E_UNSAFE_OBJECT, "magic 0x12ED54CF" },
+        { "TouchSHMa", SHMCHOP__OBJ_MUTEX, SHMCHOP_E_UNSAFE_OBJECT, "36 bytes" },
+        { "TouchSHMjunk", SHMCHOP__OBJ_DATA, SHMCHOP_E_UNSAFE_OBJECT, "200 bytes" },
+        { "TouchSHMempty", SHMCHOP__OBJ_INFO, SHMCHOP_E_UNSAFE_OBJECT, "empty" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ck_assert_int_eq(shmchop__obj_open(cases[i].name, O_RDONLY, &fd, &sb, err, sizeof(err)), 0);
+        int rc = shmchop__obj_identify(fd, &sb, cases[i].kind, cases[i].name, err, sizeof(err));
+        close(fd);
+        ck_assert_msg(rc == cases[i].rc, "%s as %s: %d (%s)", cases[i].name,
+                      shmchop__obj_kind_name(cases[i].kind), rc, err);
+        if (cases[i].needle)
+            ck_assert_msg(strstr(err, cases[i].needle) && strstr(err, cases[i].name),
+                          "%s: '%s' lacks '%s'", cases[i].name, err, cases[i].needle);
+    }
+}
+END_TEST
+
+/* A child that maps name (writable or not), says so through a pipe, and
+ * waits to be killed. It closes `inherited`, the parent's descriptor of
+ * the object, so only its mapping speaks for it. */
+static pid_t child_mapping(const char *name, bool writable, int inherited)
+{
+    int p[2];
+    char c;
+    pid_t pid;
+
+    ck_assert_int_eq(pipe(p), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(inherited);
+        int fd = shm_open(name, writable ? O_RDWR : O_RDONLY, 0);
+        void *m = fd < 0 ? MAP_FAILED
+                         : mmap(NULL, 4096, writable ? PROT_READ | PROT_WRITE : PROT_READ,
+                                MAP_SHARED, fd, 0);
+        if (m == MAP_FAILED)
+            _exit(1);
+        close(fd);
+        if (write(p[1], "m", 1) != 1)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    close(p[1]);
+    ck_assert_int_eq(read(p[0], &c, 1), 1);
+    close(p[0]);
+    return pid;
+}
+
+START_TEST(r2_14_users_are_found_by_their_mappings)
+{
+    char err[256];
+    struct stat sb;
+    uint32_t pid = 0;
+    int fd, status;
+    pid_t ro, rw;
+
+    if (th_private_shm(1024))
+        return;
+    ck_assert_int_eq(shmchop__obj_create("TouchSHMused", 0600, 4096, &fd, err, sizeof(err)), 0);
+    ck_assert_int_eq(fstat(fd, &sb), 0);
+    ck_assert_int_eq(shmchop__obj_in_use(&sb, false, &pid), 0);
+
+    ro = child_mapping("TouchSHMused", false, fd);
+    ck_assert_int_eq(shmchop__obj_in_use(&sb, false, &pid), 1);
+    ck_assert_int_eq(pid, (uint32_t)ro);
+    /* a read-only mapping is a reader, not a writer */
+    pid = 0;
+    ck_assert_msg(shmchop__obj_in_use(&sb, true, &pid) == 0, "writer pid %u (self %d, child %d)",
+                  pid, (int)getpid(), (int)ro);
+    ck_assert_int_eq(shmchop__pid_uses_object((uint32_t)ro, &sb, false), 1);
+
+    rw = child_mapping("TouchSHMused", true, fd);
+    ck_assert_int_eq(shmchop__obj_in_use(&sb, true, &pid), 1);
+    ck_assert_int_eq(pid, (uint32_t)rw);
+    /* a pid that does not map it does not hold it, whatever it is */
+    ck_assert_int_eq(shmchop__pid_uses_object((uint32_t)getppid(), &sb, false), 0);
+
+    kill(ro, SIGKILL);
+    kill(rw, SIGKILL);
+    ck_assert_int_eq(waitpid(ro, &status, 0), ro);
+    ck_assert_int_eq(waitpid(rw, &status, 0), rw);
+    ck_assert_int_eq(shmchop__obj_in_use(&sb, false, &pid), 0);
+    ck_assert_int_eq(shmchop__pid_uses_object((uint32_t)rw, &sb, false), 0);
+    close(fd);
+}
+END_TEST
+
+START_TEST(r2_15_creation_reserves_its_bytes)
+{
+    char err[256], found[256];
+    int fd;
+
+    if (th_private_shm(256))
+        return;
+    ck_assert_int_eq(shmchop__obj_create("TouchSHMbig", 0600, 1u << 20, &fd, err, sizeof(err)),
+                     -ENOSPC);
+    ck_assert_msg(strstr(err, "no space in /dev/shm for 1048576 bytes of TouchSHMbig"), "%s", err);
+    /* nothing half-made is left */
+    ck_assert_int_eq(th_shm_find_tagged("TouchSHMbig", found, sizeof(found)), 0);
+
+    ck_assert_int_eq(shmchop__obj_create("TouchSHMsmall", 0640, 4096, &fd, err, sizeof(err)), 0);
+    struct stat sb;
+    ck_assert_int_eq(fstat(fd, &sb), 0);
+    ck_assert_int_eq(sb.st_size, 4096);
+    ck_assert_uint_eq(sb.st_mode & 0777, 0640);
+    ck_assert_int_ge((long long)sb.st_blocks * 512, 4096);
+    ck_assert_int_eq(shmchop__obj_create("TouchSHMsmall", 0600, 4096, &fd, err, sizeof(err)),
+                     -EEXIST);
+    ck_assert_int_eq(shmchop__obj_resize(fd, "TouchSHMsmall", 1u << 20, err, sizeof(err)),
+                     -ENOSPC);
+    close(fd);
+}
+END_TEST
+
 static Suite *hostile_suite(void)
 {
     Suite *s = suite_create("hostile");
     TCase *crc = tcase_create("r1_16a");
     TCase *files = tcase_create("r2_17_r2_18");
+    TCase *objects = tcase_create("r2_12_to_r2_15_objects");
 
     tcase_set_timeout(crc, 60);
     tcase_add_test(crc, r1_16a_live_checksum_mismatch_fails_the_cook_and_holds_the_output);
@@ -248,6 +441,12 @@ static Suite *hostile_suite(void)
     tcase_add_test(files, r2_17_image_refuses_to_replace_what_is_not_a_regular_file);
     tcase_add_test(files, r2_18_check_refuses_devices_at_once);
     suite_add_tcase(s, files);
+    tcase_set_timeout(objects, 60);
+    tcase_add_test(objects, r2_12_kind_before_use_never_waits);
+    tcase_add_test(objects, r2_13_objects_are_identified_by_content);
+    tcase_add_test(objects, r2_14_users_are_found_by_their_mappings);
+    tcase_add_test(objects, r2_15_creation_reserves_its_bytes);
+    suite_add_tcase(s, objects);
     return s;
 }
 

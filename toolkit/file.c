@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <shmchop/error.h>
+#include <shmchop/segment.h>
 
 /* Read up to `want` bytes; fewer only at end of file. Returns the count or
  * -errno. */
@@ -102,25 +103,6 @@ static int read_regular(int fd, off_t size, unsigned char **buf, size_t *len)
     return 0;
 }
 
-const char *tk_file_kind(mode_t mode)
-{
-    if (S_ISREG(mode))
-        return "a regular file";
-    if (S_ISDIR(mode))
-        return "a directory";
-    if (S_ISFIFO(mode))
-        return "a FIFO";
-    if (S_ISCHR(mode))
-        return "a character device";
-    if (S_ISBLK(mode))
-        return "a block device";
-    if (S_ISSOCK(mode))
-        return "a socket";
-    if (S_ISLNK(mode))
-        return "a symbolic link";
-    return "an object of unknown kind";
-}
-
 int tk_read_file(const char *path, unsigned char **buf, size_t *len, char *err,
                  size_t errlen)
 {
@@ -140,7 +122,7 @@ int tk_read_file(const char *path, unsigned char **buf, size_t *len, char *err,
     }
     if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
         rc = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-        snprintf(err, errlen, "is %s, not an image file", tk_file_kind(st.st_mode));
+        snprintf(err, errlen, "is %s, not an image file", shmchop_file_kind(st.st_mode));
         goto out;
     }
     /* Only a FIFO may wait for its writer; a regular file never blocks. */
@@ -191,7 +173,7 @@ static int check_replaceable(const char *path)
         return TK_EXIT_USAGE;
     }
     if (!S_ISREG(st.st_mode)) {
-        tk_error("%s: is %s; only a regular file is replaced", path, tk_file_kind(st.st_mode));
+        tk_error("%s: is %s; only a regular file is replaced", path, shmchop_file_kind(st.st_mode));
         return TK_EXIT_USAGE;
     }
     return 0;

@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdnoreturn.h>
-#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -104,9 +103,6 @@ int tk_read_file(const char *path, unsigned char **buf, size_t *len, char *err,
  * Returns 0, or TK_EXIT_USAGE after printing "PATH: reason".
  */
 int tk_write_file(const char *path, const unsigned char *buf, size_t len);
-
-/* "a FIFO", "a directory", ...: the kind of file st_mode names. */
-const char *tk_file_kind(mode_t mode);
 
 /* ---- image files ---- */
 

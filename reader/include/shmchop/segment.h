@@ -380,6 +380,10 @@ SHMCHOP_API int shmchop_shm_gc(const char *name, bool dry_run, shmchop_shm_gc_cb
 SHMCHOP_API int shmchop_shm_break_lock(const char *name, unsigned *broken, char *err,
                                        size_t errlen);
 
+/* "a regular file", "a FIFO", "a directory", "a character device", ...:
+ * the kind of file an st_mode names, for messages (R2.12, R2.17). */
+SHMCHOP_API const char *shmchop_file_kind(unsigned mode);
+
 #ifdef __cplusplus
 }
 #endif
