@@ -3,6 +3,7 @@
 #include "helpers.h"
 #include "reader_testutil.h"
 #include "segment_fault.h"
+#include "cond_signal.h"
 #include "shm_object.h"
 
 #include <shmchop/error.h>
@@ -11,6 +12,7 @@
 #include <shmchop/segment.h>
 
 #include <check.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -425,6 +427,59 @@ START_TEST(r2_15_creation_reserves_its_bytes)
 }
 END_TEST
 
+/* ---- R2.16: a signal on a broken condition variable never hangs us ---- */
+
+struct shared_cond {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+};
+
+static struct shared_cond *corrupt_cond(void)
+{
+    struct shared_cond *o = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                                 -1, 0);
+    pthread_condattr_t ca;
+
+    ck_assert_ptr_ne(o, MAP_FAILED);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
+    pthread_cond_init(&o->c, &ca);
+    /* bytes a hostile or crashed peer may leave: waiters counted, groups
+     * that never drain */
+    memset(&o->c, 0x5a, sizeof(o->c));
+    return o;
+}
+
+START_TEST(r2_16_signal_on_a_corrupt_cond_is_abandoned_not_waited_for)
+{
+    struct shared_cond *o = corrupt_cond();
+    int status;
+    pid_t raw;
+
+    /* The attack is real: glibc's own signal does not come back. */
+    raw = fork();
+    ck_assert_int_ge(raw, 0);
+    if (raw == 0) {
+        pthread_cond_signal(&o->c);
+        _exit(0);
+    }
+    ck_assert_int_eq(th_wait_pid(raw, 500, &status), -ETIMEDOUT);
+    kill(raw, SIGKILL);
+    ck_assert_int_eq(waitpid(raw, &status, 0), raw);
+
+    /* Ours gives up after its timeout, every time it is asked. */
+    ck_assert(shmchop__cond_has_waiters(&o->c));
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(shmchop__cond_signal_bounded(&o->c, 50), 1);
+
+    /* A healthy cond without waiters costs nothing and succeeds. */
+    pthread_cond_t ok = PTHREAD_COND_INITIALIZER;
+    ck_assert(!shmchop__cond_has_waiters(&ok));
+    ck_assert_int_eq(shmchop__cond_signal_bounded(&ok, 50), 0);
+    munmap(o, 4096);
+}
+END_TEST
+
 static Suite *hostile_suite(void)
 {
     Suite *s = suite_create("hostile");
@@ -446,6 +501,7 @@ static Suite *hostile_suite(void)
     tcase_add_test(objects, r2_13_objects_are_identified_by_content);
     tcase_add_test(objects, r2_14_users_are_found_by_their_mappings);
     tcase_add_test(objects, r2_15_creation_reserves_its_bytes);
+    tcase_add_test(objects, r2_16_signal_on_a_corrupt_cond_is_abandoned_not_waited_for);
     suite_add_tcase(s, objects);
     return s;
 }
