@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <shmchop/reader.h> /* shmchop_clock_ns() */
+
 #define KIB ((size_t)1024)
 #define MIB (KIB * 1024)
 
@@ -73,9 +75,6 @@ extern volatile sig_atomic_t bench_stop;
 /* --pin: the parent runs on one CPU, every child on another (-1: not
  * pinned, the default). */
 extern int bench_child_cpu;
-
-/* CLOCK_MONOTONIC in ns. */
-uint64_t bench_now_ns(void);
 
 /* Loop condition of every benchmark: warm-up first, then the measured
  * phase until the budget is spent (and min_samples are in), the sample

@@ -105,13 +105,13 @@ int bench_pingpong_cacheline(bench_ctx *c)
         cacheline_child(sh);
     c->bytes = sizeof(uint64_t);
     while (rc == 0 && bench_running(c)) {
-        uint64_t t0 = bench_now_ns();
+        uint64_t t0 = shmchop_clock_ns();
         __atomic_store_n(&sh->ping.v, n, __ATOMIC_RELEASE);
         if (bench_spin_until(&sh->ping.v, n + 1, n + 1, WAIT_MS) != 0) {
             rc = bench_fail(c, "no answer to %" PRIu64 " within %u ms", n, WAIT_MS);
             break;
         }
-        uint64_t t1 = bench_now_ns();
+        uint64_t t1 = shmchop_clock_ns();
         bench_record(c, (double)(t1 - t0) / 2.0, 1);
         cpu_compare(c, &sh->cpu, &same, &trips);
         n += 2;
@@ -172,13 +172,13 @@ int bench_pingpong_pipe(bench_ctx *c)
     }
     c->bytes = 1;
     while (rc == 0 && bench_running(c)) {
-        uint64_t t0 = bench_now_ns();
+        uint64_t t0 = shmchop_clock_ns();
         errno = 0;
         if (write(p2c[1], &b, 1) != 1 || read(c2p[0], &b, 1) != 1) {
             rc = bench_fail(c, "round trip: %s", errno ? strerror(errno) : "child gone");
             break;
         }
-        uint64_t t1 = bench_now_ns();
+        uint64_t t1 = shmchop_clock_ns();
         bench_record(c, (double)(t1 - t0) / 2.0, 1);
     }
     close(p2c[1]); /* the child reads EOF and leaves */
@@ -216,7 +216,7 @@ static void lat_child(lat_shared *sh, const char *name, bool mutex_path)
     shmchop_segment *seg = NULL;
     shmchop_segment_status st;
     char err[SHMCHOP_MESSAGE_MAX];
-    uint64_t last = 0, quiet_since = bench_now_ns();
+    uint64_t last = 0, quiet_since = shmchop_clock_ns();
     size_t cap = 64 * 1024, n;
     unsigned char *buf = malloc(cap);
     int rc, cpu = -1;
@@ -231,7 +231,7 @@ static void lat_child(lat_shared *sh, const char *name, bool mutex_path)
             _exit(6);
         }
         if (st.seq != last) {
-            uint64_t t = bench_now_ns();
+            uint64_t t = shmchop_clock_ns();
             last = st.seq;
             quiet_since = t;
             sh->seen.aux = t;
@@ -239,7 +239,7 @@ static void lat_child(lat_shared *sh, const char *name, bool mutex_path)
             cpu_publish(&sh->cpu, &cpu);
         }
         if ((k & 63) == 0) {
-            uint64_t quiet = bench_now_ns() - quiet_since;
+            uint64_t quiet = shmchop_clock_ns() - quiet_since;
             if (__atomic_load_n(&sh->stop.v, __ATOMIC_ACQUIRE) == STOP)
                 break;
             if (quiet > (uint64_t)WAIT_MS * 1000000u)
@@ -283,14 +283,14 @@ static int lat_loop(bench_ctx *c, lat_run *l)
         return -1;
     while (bench_running(c)) {
         uint64_t want = l->seq + 2; /* +2 per publish (R1.17) */
-        uint64_t t0 = bench_now_ns();
+        uint64_t t0 = shmchop_clock_ns();
         l->frame++;
         bench_image_set_frame(l->img, l->frame, (int64_t)l->frame, t0);
         if (shmchop_writer_publish(l->w, l->img, l->len) != 0)
             return bench_fail(c, "publish: %s", shmchop_writer_errmsg(l->w));
         if (lat_wait_seen(c, l, want) != 0)
             return -1;
-        uint64_t t1 = bench_now_ns();
+        uint64_t t1 = shmchop_clock_ns();
         bench_record(c, (double)(t1 - t0) / 2.0, 1);
         bench_record_aux(c, (double)(l->sh->seen.aux - t0));
         cpu_compare(c, &l->sh->cpu, &l->same_cpu, &l->trips);

@@ -158,7 +158,7 @@ static int live_open(bench_ctx *c, live *l, bool timeslice)
 static int live_next(bench_ctx *c, live *l)
 {
     l->frame++;
-    bench_image_set_frame(l->img, l->frame, (int64_t)(l->frame - 1) * l->length, bench_now_ns());
+    bench_image_set_frame(l->img, l->frame, (int64_t)(l->frame - 1) * l->length, shmchop_clock_ns());
     if (shmchop_writer_publish(l->w, l->img, l->len) != 0)
         return bench_fail(c, "publish %s: %s", l->name, shmchop_writer_errmsg(l->w));
     return 0;
@@ -271,7 +271,7 @@ static int cook_op(bench_ctx *c, void *arg)
         double off = s->i == 0 ? 0 : ((double)s->i + 0.5) * 1e9 / COOK_FPS;
         now = s->t0 + (uint64_t)off;
     } else {
-        now = bench_now_ns(); /* what the tools pass (R4.1) */
+        now = shmchop_clock_ns(); /* what the tools pass (R4.1) */
     }
     rc = shmchop_reader_cook(s->r, now);
     s->i++;
@@ -324,7 +324,7 @@ int bench_cook(bench_ctx *c)
         bench_fail(c, "reader_open %s: %s", l.name, err);
         goto out;
     }
-    s.t0 = bench_now_ns();
+    s.t0 = shmchop_clock_ns();
     rc = bench_run_op(c, cook_op, s.timeslice ? cook_prep : NULL, &s);
     cook_note(c, &s);
 out:

@@ -56,7 +56,7 @@ static void sleep_ms(unsigned ms)
 
 int bench_reap(bench_ctx *c, pid_t pid, unsigned ms)
 {
-    uint64_t end = bench_now_ns() + (uint64_t)ms * 1000000u;
+    uint64_t end = shmchop_clock_ns() + (uint64_t)ms * 1000000u;
     int status = 0;
 
     for (;;) {
@@ -65,7 +65,7 @@ int bench_reap(bench_ctx *c, pid_t pid, unsigned ms)
             break;
         if (r < 0 && errno != EINTR)
             return bench_fail(c, "child %ld: waitpid: %s", (long)pid, strerror(errno));
-        if (bench_now_ns() >= end) {
+        if (shmchop_clock_ns() >= end) {
             kill(pid, SIGKILL);
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
             }
@@ -103,7 +103,7 @@ int bench_spin_until(const volatile uint64_t *p, uint64_t want, uint64_t alt,
          * of loads of a line that is not moving. */
         if ((spins & 255) != 0)
             continue;
-        uint64_t now = bench_now_ns();
+        uint64_t now = shmchop_clock_ns();
         if (start == 0)
             start = now;
         else if (now - start >= (uint64_t)deadline_ms * 1000000u || bench_stop)
@@ -263,7 +263,7 @@ void *bench_image_build(uint32_t chans, uint32_t length, double rate, uint64_t f
     for (size_t i = 0; i < (size_t)chans * length; i++)
         chop.data[i] = (float)sin((double)(i % 4096) * 0.0015);
     bo.writer_pid = (uint32_t)getpid();
-    bo.time_ns = bench_now_ns();
+    bo.time_ns = shmchop_clock_ns();
     bo.heartbeat_ns = bo.time_ns;
     bo.flags = timeslice ? SHMCHOP_EXT_FLAG_TIMESLICE : 0;
     size = shmchop_image_size(&chop, &bo);

@@ -170,13 +170,6 @@ int bench_child_cpu = -1;
 
 #define MAX_SAMPLES ((size_t)1 << 22)
 
-uint64_t bench_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 int bench_fail(bench_ctx *c, const char *fmt, ...)
 {
     va_list ap;
@@ -198,7 +191,7 @@ bool bench_running(bench_ctx *c)
     }
     if (c->err[0])
         return false;
-    now = bench_now_ns();
+    now = shmchop_clock_ns();
     if (c->t_start == 0)
         c->t_start = now; /* setup does not eat the warm-up */
     if (!c->measuring) {
@@ -256,10 +249,10 @@ static unsigned calibrate(bench_ctx *c, bench_op_fn op, void *st)
     double best = INFINITY;
 
     for (int i = 0; i < 8; i++) {
-        uint64_t t0 = bench_now_ns();
+        uint64_t t0 = shmchop_clock_ns();
         if (op(c, st))
             return 0;
-        double t = (double)(bench_now_ns() - t0);
+        double t = (double)(shmchop_clock_ns() - t0);
         if (t < best)
             best = t;
     }
@@ -279,12 +272,12 @@ int bench_run_op(bench_ctx *c, bench_op_fn op, bench_op_fn prep, void *st)
     while (bench_running(c)) {
         if (prep && prep(c, st))
             return -1;
-        uint64_t t0 = bench_now_ns();
+        uint64_t t0 = shmchop_clock_ns();
         for (unsigned i = 0; i < batch; i++) {
             if (op(c, st))
                 return -1;
         }
-        uint64_t t1 = bench_now_ns();
+        uint64_t t1 = shmchop_clock_ns();
         bench_record(c, (double)(t1 - t0) / batch, batch);
     }
     return c->err[0] ? -1 : 0;
@@ -469,8 +462,8 @@ static double clock_overhead_ns(void)
 {
     double v[2001];
     for (int i = 0; i < 2001; i++) {
-        uint64_t a = bench_now_ns();
-        uint64_t b = bench_now_ns();
+        uint64_t a = shmchop_clock_ns();
+        uint64_t b = shmchop_clock_ns();
         v[i] = (double)(b - a);
     }
     qsort(v, 2001, sizeof(double), cmp_double);

@@ -100,6 +100,28 @@ static shmchop_reader *reader_with(const shmchop_reader_params *p)
     return r;
 }
 
+/* SPEC 4.1: several names separated by spaces (runs of them, leading and
+ * trailing ones too) are several sources; nothing else separates. */
+START_TEST(r4_1_name_list_splits_at_spaces_only)
+{
+    const char *list = "  a  bc\td ", *at;
+    size_t len = 0;
+
+    at = shmchop_reader_next_name(&list, &len);
+    ck_assert_ptr_nonnull(at);
+    ck_assert_int_eq(strncmp(at, "a", len), 0);
+    ck_assert_uint_eq(len, 1);
+    at = shmchop_reader_next_name(&list, &len);
+    ck_assert_ptr_nonnull(at);
+    ck_assert_uint_eq(len, 4); /* "bc\td": a tab is part of the name */
+    ck_assert_int_eq(strncmp(at, "bc\td", len), 0);
+    ck_assert_ptr_null(shmchop_reader_next_name(&list, &len));
+    ck_assert_ptr_null(shmchop_reader_next_name(&list, &len));
+    list = NULL;
+    ck_assert_ptr_null(shmchop_reader_next_name(&list, &len));
+}
+END_TEST
+
 /* ---- R4.3: the output ----------------------------------------------------- */
 
 START_TEST(r4_3_output_is_the_image_as_read)
@@ -704,6 +726,7 @@ static Suite *cook_suite(void)
     TCase *tc = tcase_create("r4_1_to_r4_3");
 
     tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, r4_1_name_list_splits_at_spaces_only);
     tcase_add_test(tc, r4_3_output_is_the_image_as_read);
     tcase_add_test(tc, r1_15_unsent_names_keep_the_previous_ones);
     tcase_add_test(tc, r4_2_failed_cook_keeps_last_output);

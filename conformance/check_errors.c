@@ -36,6 +36,22 @@ START_TEST(r6_1_codes_unique_in_reserved_band)
 }
 END_TEST
 
+/* R6.1: retiring a code keeps every value: the codes around and after the
+ * retired rows still have the values they were published with. */
+START_TEST(r6_1_retired_codes_keep_values_stable)
+{
+    ck_assert_int_eq(SHMCHOP_E_TRUNCATED, -1001);
+    ck_assert_int_eq(SHMCHOP_E_UNSAFE_OBJECT, -1031);
+    ck_assert_int_eq(SHMCHOP_E_RATES_DIFFER, -1034);
+    ck_assert_int_eq(SHMCHOP_E_BAD_PATTERN, -1035);
+    ck_assert_int_eq(SHMCHOP_E_BAD_TABLE, -1036);
+    ck_assert_int_eq(SHMCHOP_E_USAGE, -1038);
+    /* A retired code has no rule: nothing returns it. */
+    ck_assert_str_eq(shmchop_err_rule(SHMCHOP_E_RETIRED_BAD_GLOBAL), "");
+    ck_assert_str_eq(shmchop_err_name(SHMCHOP_E_RETIRED_INACTIVE), "RETIRED_INACTIVE");
+}
+END_TEST
+
 /* R6.1: no library code can be mistaken for a -errno value. */
 START_TEST(r6_1_codes_are_not_errno_values)
 {
@@ -152,6 +168,7 @@ static Suite *errors_suite(void)
     Suite *s = suite_create("errors");
     TCase *tc = tcase_create("table");
     tcase_add_test(tc, r6_1_codes_unique_in_reserved_band);
+    tcase_add_test(tc, r6_1_retired_codes_keep_values_stable);
     tcase_add_test(tc, r6_1_codes_are_not_errno_values);
     tcase_add_test(tc, r6_1_names_and_messages_follow_the_table);
     tcase_add_test(tc, r6_1_strerror_answers_errno);

@@ -1666,11 +1666,40 @@ START_TEST(r6_1_diag_counts_past_keep)
 }
 END_TEST
 
+/* R6.1: findings added with a ready message follow the parser's rules:
+ * one line, counted always, kept up to SHMCHOP_DIAG_KEEP; appending a diag
+ * copies the kept ones and keeps the count of the rest. */
+START_TEST(r6_1_diag_add_and_append_count_past_the_kept)
+{
+    shmchop_diag src, dst;
+
+    shmchop_diag_clear(&src);
+    shmchop_diag_clear(&dst);
+    for (unsigned i = 0; i < SHMCHOP_DIAG_KEEP + 3; i++)
+        shmchop_diag_add(&src, true, SHMCHOP_E_BAD_SIZE, "R1.3", "size", "TouchSHMx: size\n9");
+    shmchop_diag_add(&src, false, SHMCHOP_E_NONFINITE, NULL, NULL, "TouchSHMx: NaN");
+    ck_assert_uint_eq(src.n_errors, SHMCHOP_DIAG_KEEP + 3);
+    ck_assert_str_eq(src.errors[0].message, "TouchSHMx: size 9");
+    ck_assert_str_eq(src.warnings[0].rule, "");
+    ck_assert_str_eq(src.warnings[0].field, "");
+
+    shmchop_diag_add(&dst, true, SHMCHOP_E_USAGE, "", "", "first");
+    shmchop_diag_append(&dst, &src);
+    ck_assert_uint_eq(dst.n_errors, SHMCHOP_DIAG_KEEP + 4);
+    ck_assert_uint_eq(dst.n_warnings, 1);
+    ck_assert_str_eq(dst.errors[0].message, "first");
+    ck_assert_int_eq(dst.errors[1].code, SHMCHOP_E_BAD_SIZE);
+    ck_assert_str_eq(dst.errors[SHMCHOP_DIAG_KEEP - 1].rule, "R1.3");
+    ck_assert_str_eq(dst.warnings[0].message, "TouchSHMx: NaN");
+}
+END_TEST
+
 static Suite *image_suite(void)
 {
     Suite *s = suite_create("image");
     TCase *hdr = tcase_create("header");
     tcase_add_test(hdr, r1_1_magic_accepted);
+    tcase_add_test(hdr, r6_1_diag_add_and_append_count_past_the_kept);
     tcase_add_test(hdr, r1_1_bad_magic);
     tcase_add_test(hdr, r1_2_version_other_than_1_unsupported);
     tcase_add_test(hdr, r1_3_fewer_bytes_than_header);

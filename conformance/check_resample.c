@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Sample-rate match, merge and resampling of several sources (SPEC R4.9-R4.11). */
 #include "reader_testutil.h"
-#include "resample.h"
+#include "merge.h"
 
 #include <check.h>
 #include <math.h>

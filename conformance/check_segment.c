@@ -249,6 +249,40 @@ START_TEST(r2_4_writer_objects_in_dev_shm)
 }
 END_TEST
 
+/* R2.4, R2.11: NULL writer options are the defaults (segment.h): mode
+ * 0600, a header-sized data object, and the first publish resizes it
+ * (R2.6). Sizes 1..35 stay a usage error. */
+START_TEST(r2_4_null_writer_options_are_defaults)
+{
+    char name[128], err[ERRLEN] = "";
+    shmchop_shm_names nn;
+    shmchop_writer *w = NULL;
+    off_t size;
+    mode_t mode;
+    sct_img im;
+
+    sct_name(name, sizeof(name), "nullopts");
+    sct_img_init(&im);
+    size_t sz = sct_img_counter(&im, 2, 8, 1, true);
+    int rc = shmchop_writer_open(name, NULL, &w, err, sizeof(err));
+    ck_assert_msg(rc == 0, "writer_open(NULL opts): %d %s", rc, err);
+    shmchop_shm_names_make(name, NULL, &nn, NULL, 0);
+    ck_assert(sct_obj(nn.data, &size, &mode));
+    ck_assert_int_eq(size, SHMCHOP_HEADER_SIZE);
+    ck_assert_int_eq(mode, 0600);
+    ck_assert_int_eq(shmchop_writer_publish(w, im.buf, sz), 0);
+    ck_assert(sct_obj(nn.data, &size, NULL));
+    ck_assert_int_eq(size, (off_t)sz);
+    ck_assert_int_eq(shmchop_writer_close(w), 0);
+
+    shmchop_writer_opts small = { .initial_size = SHMCHOP_HEADER_SIZE - 1 };
+    ck_assert_int_eq(shmchop_writer_open(name, &small, &w, err, sizeof(err)), SHMCHOP_E_USAGE);
+    ck_assert_ptr_nonnull(strstr(err, "initial size 35"));
+    sct_img_free(&im);
+    sct_cleanup(name);
+}
+END_TEST
+
 /* R2.11: --mode sets another mode, not narrowed by the umask; a reader
  * warns about group/other-writable objects, and fails with strict. */
 START_TEST(r2_11_mode_and_reader_checks)
@@ -1597,6 +1631,7 @@ static Suite *segment_suite(void)
     tc = tcase_create("protocol");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, r2_4_writer_objects_in_dev_shm);
+    tcase_add_test(tc, r2_4_null_writer_options_are_defaults);
     tcase_add_test(tc, r2_11_mode_and_reader_checks);
     tcase_add_test(tc, r2_5_no_writer_creates_nothing);
     tcase_add_test(tc, r2_9_private_copy_and_capacity);

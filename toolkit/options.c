@@ -73,15 +73,6 @@ int tk_usage_error(const char *fmt, ...)
     return TK_EXIT_USAGE;
 }
 
-noreturn void tk_usage_exit(const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    usage_message(fmt, ap);
-    va_end(ap);
-    exit(TK_EXIT_USAGE);
-}
 
 void tk_printable(char *out, size_t outlen, const char *s)
 {

@@ -8,14 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-uint64_t timing_now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 uint64_t timing_deadline(const timing *tm, uint64_t t)
 {
     /* long double keeps (t - 1) * 1e9 exact far beyond any real run. */

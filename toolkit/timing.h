@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <shmchop/reader.h> /* shmchop_clock_ns(): the clock of t0_ns */
+
 /*
  * A timeline of `fps` frames per second anchored at t0: frame t (1-based)
  * is due at t0 + (t - 1) / fps. Every deadline is computed from t0, never
@@ -16,9 +18,6 @@ typedef struct timing {
     uint64_t t0_ns;
     double fps;
 } timing;
-
-/* CLOCK_MONOTONIC in nanoseconds (the vDSO: no system call). */
-uint64_t timing_now_ns(void);
 
 /* Due time of frame t >= 1. */
 uint64_t timing_deadline(const timing *tm, uint64_t t);

@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdnoreturn.h>
 
 #include <jansson.h>
 
@@ -42,9 +41,6 @@ void tk_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print a usage error (one line, then a hint to --help) on stderr and
  * return TK_EXIT_USAGE, for `return tk_usage_error(...)`. */
 int tk_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* The same, then exit(TK_EXIT_USAGE); only before anything is allocated. */
-noreturn void tk_usage_exit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Write a printable, escaped and shortened form of s into out. */
 void tk_printable(char *out, size_t outlen, const char *s);

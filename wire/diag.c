@@ -5,36 +5,82 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Count one finding of the kind; the slot to fill, or NULL when the kept
+ * ones are full (it is counted all the same). */
+static shmchop_finding *take_slot(shmchop_diag *d, bool is_error, int code, const char *rule,
+                                  const char *field)
+{
+    unsigned *count = is_error ? &d->n_errors : &d->n_warnings;
+    shmchop_finding *f;
+
+    if (*count >= SHMCHOP_DIAG_KEEP) {
+        ++*count;
+        return NULL;
+    }
+    f = is_error ? &d->errors[*count] : &d->warnings[*count];
+    ++*count;
+    f->code = code;
+    f->rule = rule ? rule : "";
+    f->field = field ? field : "";
+    return f;
+}
+
+/* One line, whatever the object name or the message held. */
+static void one_line(char *message)
+{
+    for (char *p = message; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+}
+
 void shmchop__diag_add(shmchop_diag *diag, int is_error, int code, const char *rule,
                        const char *field, const char *object, const char *fmt, ...)
 {
-    unsigned *count;
     shmchop_finding *f;
     va_list ap;
     int n;
 
-    if (!diag)
+    if (!diag || !(f = take_slot(diag, is_error, code, rule, field)))
         return;
-    count = is_error ? &diag->n_errors : &diag->n_warnings;
-    if (*count >= SHMCHOP_DIAG_KEEP) {
-        ++*count;
-        return;
-    }
-    f = is_error ? &diag->errors[*count] : &diag->warnings[*count];
-    ++*count;
-    f->code = code;
-    f->rule = rule;
-    f->field = field ? field : "";
     n = snprintf(f->message, sizeof(f->message), "%s: ", object ? object : "image");
     if (n < 0 || (size_t)n >= sizeof(f->message))
         n = 0;
     va_start(ap, fmt);
     vsnprintf(f->message + n, sizeof(f->message) - (size_t)n, fmt, ap);
     va_end(ap);
-    /* One line, whatever the object name held. */
-    for (char *p = f->message; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
+    one_line(f->message);
+}
+
+void shmchop_diag_add(shmchop_diag *diag, bool is_error, int code, const char *rule,
+                      const char *field, const char *message)
+{
+    shmchop_finding *f = take_slot(diag, is_error, code, rule, field);
+
+    if (!f)
+        return;
+    snprintf(f->message, sizeof(f->message), "%s", message);
+    one_line(f->message);
+}
+
+/* Append the findings of one kind: the kept ones, then the count of the rest. */
+static void append_kind(shmchop_diag *dst, const shmchop_diag *src, bool is_error)
+{
+    const shmchop_finding *f = is_error ? src->errors : src->warnings;
+    unsigned kept = is_error ? shmchop_diag_kept_errors(src) : shmchop_diag_kept_warnings(src);
+    unsigned counted = is_error ? src->n_errors : src->n_warnings;
+
+    for (unsigned i = 0; i < kept; i++)
+        shmchop_diag_add(dst, is_error, f[i].code, f[i].rule, f[i].field, f[i].message);
+    if (is_error)
+        dst->n_errors += counted - kept;
+    else
+        dst->n_warnings += counted - kept;
+}
+
+void shmchop_diag_append(shmchop_diag *dst, const shmchop_diag *src)
+{
+    append_kind(dst, src, true);
+    append_kind(dst, src, false);
 }
 
 void shmchop__printable(char *out, size_t outlen, const char *bytes, size_t len)

@@ -110,8 +110,6 @@ const char *shmchop_err_rule(int code)
     case SHMCHOP_E_NOT_READY: return "R2.2";
     case SHMCHOP_E_TORN: return "R1.17";
     case SHMCHOP_E_UNSAFE_OBJECT: return "R2.11";
-    case SHMCHOP_E_BAD_GLOBAL: return "R3";
-    case SHMCHOP_E_NO_ENTRY: return "R3.1";
     case SHMCHOP_E_RATES_DIFFER: return "R4.9";
     case SHMCHOP_E_BAD_PATTERN: return "R4.12";
     case SHMCHOP_E_BAD_TABLE: return "R4.14";

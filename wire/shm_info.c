@@ -206,3 +206,11 @@ int shmchop__data_ext_pid(const char *data_name, uint32_t *pid, uint64_t *size)
     munmap(p, SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE);
     return rc;
 }
+
+bool shmchop__name_held(int ofd_held, uint32_t info_magic, bool detach, uint32_t block_pid)
+{
+    if (ofd_held == 1)
+        return true;
+    return info_magic == SHMCHOP_INFO_MAGIC && !detach && block_pid != 0 &&
+           block_pid != shmchop__self_pid() && shmchop__pid_alive(block_pid, 0) == 1;
+}

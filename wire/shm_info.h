@@ -67,6 +67,19 @@ void shmchop__info_init_fields(shmchop__info *in);
 int shmchop__info_held(int fd);
 
 /*
+ * R2.11: whether a name is held by a live writer, the one rule of the
+ * writer taking a name and of `ls`/`gc`. ofd_held is shmchop__info_held()
+ * of its info object: 1 means a writer of this project runs. Otherwise a
+ * writer that takes no OFD lock (the compatible peer) holds it when the
+ * info object carries its magic (whatever its version: an object of
+ * another version may well be live, so it is left alone), detach is clear
+ * and the extension block's writer pid is alive and not this process (a
+ * writer of this process that still ran would hold the lock: a block
+ * naming us is a leftover of ours).
+ */
+bool shmchop__name_held(int ofd_held, uint32_t info_magic, bool detach, uint32_t block_pid);
+
+/*
  * Read the extension block's writer_pid from a data object by name,
  * without the data mutex (a single aligned word; a torn value only makes
  * a liveness answer wrong once). *pid = 0 when the image has no block.

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The reader (Shared Mem In CHOP): parameters, sources and the cook (SPEC 4.1-4.5). */
 #include "reader_internal.h"
-
-#include "resample.h"
+#include "shm_util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -18,48 +17,10 @@
 
 /* ---- findings and failures -------------------------------------------- */
 
-/* Append one finding with a ready message to d. */
-static void add_finding(shmchop_diag *d, bool is_error, int code, const char *rule,
-                        const char *field, const char *msg)
-{
-    unsigned *count = is_error ? &d->n_errors : &d->n_warnings;
-    shmchop_finding *f;
-
-    if (*count < SHMCHOP_DIAG_KEEP) {
-        f = is_error ? &d->errors[*count] : &d->warnings[*count];
-        f->code = code;
-        f->rule = rule ? rule : "";
-        f->field = field ? field : "";
-        snprintf(f->message, sizeof(f->message), "%s", msg);
-    }
-    ++*count;
-}
-
-/* Append every finding of src to dst (those past the kept ones are counted). */
-static void diag_append(shmchop_diag *dst, const shmchop_diag *src)
-{
-    for (unsigned i = 0; i < src->n_errors; i++) {
-        if (i < SHMCHOP_DIAG_KEEP) {
-            const shmchop_finding *f = &src->errors[i];
-            add_finding(dst, true, f->code, f->rule, f->field, f->message);
-        } else {
-            dst->n_errors++;
-        }
-    }
-    for (unsigned i = 0; i < src->n_warnings; i++) {
-        if (i < SHMCHOP_DIAG_KEEP) {
-            const shmchop_finding *f = &src->warnings[i];
-            add_finding(dst, false, f->code, f->rule, f->field, f->message);
-        } else {
-            dst->n_warnings++;
-        }
-    }
-}
-
 /* Record a failure whose message is ready; the first one becomes the cook's message. */
 static int fail_msg(shmchop_reader *r, int code, const char *rule, const char *msg)
 {
-    add_finding(&r->diag, true, code, rule, "", msg);
+    shmchop_diag_add(&r->diag, true, code, rule, "", msg);
     if (!r->err[0])
         snprintf(r->err, sizeof(r->err), "%s", msg);
     return code;
@@ -141,20 +102,31 @@ static int check_params(const shmchop_reader_params *p, char *msg, size_t len)
     return 0;
 }
 
-/* Count the space-separated names in s (NULL: none). */
+const char *shmchop_reader_next_name(const char **list, size_t *len)
+{
+    const char *s = *list;
+
+    if (!s)
+        return NULL;
+    while (*s == ' ')
+        s++;
+    if (!*s) {
+        *list = s;
+        return NULL;
+    }
+    *len = strcspn(s, " ");
+    *list = s + *len;
+    return s;
+}
+
+/* Count the names in s (NULL: none). */
 static unsigned count_names(const char *s)
 {
     unsigned n = 0;
+    size_t len;
 
-    while (s && *s) {
-        while (*s == ' ')
-            s++;
-        if (!*s)
-            break;
+    while (shmchop_reader_next_name(&s, &len))
         n++;
-        while (*s && *s != ' ')
-            s++;
-    }
     return n;
 }
 
@@ -273,15 +245,13 @@ static int build_sources(const shmchop_reader *r, const shmchop_reader_params *p
         return -ENOMEM;
     for (unsigned i = 0; i < b->nsrc; i++) {
         size_t len;
-        while (*s == ' ')
-            s++;
-        len = strcspn(s, " ");
-        b->src[i] = keep_old ? find_reusable(r, b, s, len) : NULL;
+        /* count_names() counted them: there is a next one. */
+        const char *name = shmchop_reader_next_name(&s, &len);
+        b->src[i] = keep_old ? find_reusable(r, b, name, len) : NULL;
         if (!b->src[i])
-            b->src[i] = source_new(s, len, p->memtype, global);
+            b->src[i] = source_new(name, len, p->memtype, global);
         if (!b->src[i])
             return -ENOMEM;
-        s += len;
     }
     return 0;
 }
@@ -488,7 +458,7 @@ static int read_source(shmchop_reader *r, shmchop__source *s)
     shmchop_segment_get_stats(s->seg, &s->seg_stats);
     s->live = true;
     if (st.n_warnings) {
-        add_finding(&r->diag, false, SHMCHOP_E_UNSAFE_OBJECT, "R2.11", "", st.warning);
+        shmchop_diag_add(&r->diag, false, SHMCHOP_E_UNSAFE_OBJECT, "R2.11", "", st.warning);
         r->diag.n_warnings += st.n_warnings - 1;
     }
     if (rc)
@@ -579,7 +549,7 @@ static int parse_all(shmchop_reader *r)
                 return rc;
             rc = parse_source(r, s);
         }
-        diag_append(&r->diag, &r->pdiag);
+        shmchop_diag_append(&r->diag, &r->pdiag);
         if (rc) {
             if (!r->err[0] && r->pdiag.n_errors)
                 snprintf(r->err, sizeof(r->err), "%s", r->pdiag.errors[0].message);
@@ -920,11 +890,9 @@ static int build_slice(shmchop_reader *r, double rate)
 
 /* ---- the cook ----------------------------------------------------------- */
 
-static double mono_ms(void)
+uint64_t shmchop_clock_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no system call */
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    return shmchop__now_ns();
 }
 
 /* Start a cook: place it on the timeline and clear the last one's findings. */
@@ -988,14 +956,14 @@ static int cook_body(shmchop_reader *r, const void *const images[], const size_t
 static int cook(shmchop_reader *r, uint64_t now_ns, const void *const images[],
                 const size_t lens[], unsigned n, bool live)
 {
-    double t0 = mono_ms();
+    uint64_t t0 = shmchop__now_ns();
     int rc;
 
     begin(r, now_ns);
     rc = cook_body(r, images, lens, n, live);
     if (rc && !r->err[0])
         fail(r, rc, shmchop_err_rule(rc), "%s", shmchop_strerror(rc));
-    r->cook_ms = mono_ms() - t0;
+    r->cook_ms = (double)(shmchop__now_ns() - t0) / 1e6;
     shmchop__reader_info_fill(r);
     return rc;
 }

@@ -9,7 +9,7 @@
 #include <shmchop/scope.h>
 #include <shmchop/segment.h>
 
-#include "resample.h"
+#include "merge.h"
 #include "timeslice.h"
 
 /* One source: one name of the `name` parameter. */

@@ -1,15 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Sample-rate match and linear resampling of merged sources (SPEC R4.9-R4.11). */
-#include "resample.h"
+#include "merge.h"
 
 #include <math.h>
 #include <string.h>
-
-/* Indices beyond this are refused: they leave room for sums and lengths. */
-#define INDEX_LIMIT 4611686018427387904.0L /* 2^62 */
-
-/* A computed position this close to a whole number is that number. */
-#define SNAP 1e-6L
 
 bool shmchop__rate_equal(double a, double b)
 {
@@ -46,7 +40,7 @@ int shmchop__rate_select(const double *rates, unsigned n, shmchop_srselect sel, 
 static long double round_snap(long double x, bool up)
 {
     long double r = roundl(x);
-    if (fabsl(x - r) <= SNAP)
+    if (fabsl(x - r) <= SHMCHOP__SNAP)
         return r;
     return up ? ceill(x) : floorl(x);
 }
@@ -57,6 +51,21 @@ static long double at_rate(int64_t idx, double src_rate, double rate)
     if (shmchop__rate_equal(src_rate, rate))
         return (long double)idx;
     return (long double)idx * (long double)rate / (long double)src_rate;
+}
+
+int shmchop__index_at_rate(int64_t idx, double from, double to, bool up, int64_t *out)
+{
+    long double w;
+
+    if (shmchop__rate_equal(from, to)) {
+        *out = idx;
+        return 0;
+    }
+    w = round_snap(at_rate(idx, from, to), up);
+    if (!(fabsl(w) < SHMCHOP__INDEX_LIMIT))
+        return SHMCHOP_E_LIMIT;
+    *out = (int64_t)w;
+    return 0;
 }
 
 int shmchop__span_union(const shmchop__span *spans, unsigned n, double rate, int64_t *s0,
@@ -83,14 +92,14 @@ int shmchop__span_union(const shmchop__span *spans, unsigned n, double rate, int
     }
     if (!any) {
         first = round_snap(at_rate(spans[0].start, spans[0].rate, rate), false);
-        if (!(fabsl(first) < INDEX_LIMIT))
+        if (!(fabsl(first) < SHMCHOP__INDEX_LIMIT))
             return SHMCHOP_E_LIMIT;
         *s0 = (int64_t)first;
         return 0;
     }
     lo = round_snap(lo, false);
     hi = round_snap(hi, true);
-    if (!(fabsl(lo) < INDEX_LIMIT) || !(fabsl(hi) < INDEX_LIMIT))
+    if (!(fabsl(lo) < SHMCHOP__INDEX_LIMIT) || !(fabsl(hi) < SHMCHOP__INDEX_LIMIT))
         return SHMCHOP_E_LIMIT;
     *s0 = (int64_t)lo;
     *length = (uint64_t)((int64_t)hi - (int64_t)lo + 1);

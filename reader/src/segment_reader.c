@@ -572,10 +572,7 @@ static void update_alive(shmchop_segment *seg, const unsigned char *d, uint64_t 
     }
     st->writer_alive = alive;
     seg->stats.writer_pid = pid;
-    if (st->seq != seg->stats.seq || seg->stats.seq_change_ns == 0) {
-        seg->stats.seq = st->seq;
-        seg->stats.seq_change_ns = now;
-    }
+    seg->stats.seq = st->seq;
 }
 
 static void status_reset(shmchop_segment_status *st, int alive)

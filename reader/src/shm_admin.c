@@ -93,7 +93,8 @@ int shmchop_shm_inspect(const char *name, shmchop_shm_status *st, char *err, siz
 {
     shmchop_shm_names nn;
     struct stat sb;
-    int rc, fd;
+    uint32_t magic = 0;
+    int rc, fd, ofd_held = 0;
 
     memset(st, 0, sizeof(*st));
     if ((rc = shmchop_shm_names_make(name, NULL, &nn, err, errlen)) != 0)
@@ -101,12 +102,10 @@ int shmchop_shm_inspect(const char *name, shmchop_shm_status *st, char *err, siz
     if ((rc = shmchop__sigbus_install()) != 0)
         return rc;
     snprintf(st->name, sizeof(st->name), "%s", name);
-    st->writer_alive = 0;
     rc = shmchop__shm_open_stat(nn.info, O_RDONLY, 0, &fd, &sb);
     if (rc == 0) {
         st->info = true;
-        if (shmchop__info_held(fd) == 1)
-            st->writer_alive = 1;
+        ofd_held = shmchop__info_held(fd);
         if (sb.st_size >= SHMCHOP_SHM_INFO_SIZE) {
             void *p = mmap(NULL, SHMCHOP_SHM_INFO_SIZE, PROT_READ, MAP_SHARED, fd, 0);
             if (p != MAP_FAILED) {
@@ -114,6 +113,7 @@ int shmchop_shm_inspect(const char *name, shmchop_shm_status *st, char *err, siz
                 shmchop__info_view v;
                 shmchop__info_read(&in, &v);
                 munmap(p, SHMCHOP_SHM_INFO_SIZE);
+                magic = v.magic;
                 st->info_valid = v.magic == SHMCHOP_INFO_MAGIC && v.version == SHMCHOP_INFO_VERSION;
                 st->supported = v.supported;
                 st->detach = v.detach;
@@ -130,9 +130,7 @@ int shmchop_shm_inspect(const char *name, shmchop_shm_status *st, char *err, siz
     memcpy(st->data_name, nn.data, sizeof(st->data_name));
     rc = shmchop__data_ext_pid(nn.data, &st->writer_pid, &st->data_size);
     st->data = rc == 0;
-    if (st->writer_alive != 1 && st->info_valid && !st->detach && st->writer_pid != 0 &&
-        shmchop__pid_alive(st->writer_pid, 0) == 1)
-        st->writer_alive = 1;
+    st->writer_alive = shmchop__name_held(ofd_held, magic, st->detach, st->writer_pid);
     for_each_stray(name, st->postfix, NULL, NULL, &st->stray_data);
     lock_state(nn.data_mutex, &st->data_mutex);
     lock_state(nn.info_mutex, &st->info_mutex);

@@ -2,8 +2,6 @@
 /* Time slicing (SPEC R4.4-R4.8): timeline arithmetic, frame tracking, the per-source queue. */
 #include "timeslice.h"
 
-#include "resample.h"
-
 #include <shmchop/image.h>
 
 #include <errno.h>
@@ -12,7 +10,6 @@
 #include <string.h>
 
 #define NS_PER_S 1000000000u
-#define CURSOR_LIMIT 4611686018427387904.0L /* 2^62 */
 
 /* ---- the timeline ---------------------------------------------------- */
 
@@ -73,7 +70,7 @@ int shmchop__ts_cursor(int64_t f, double rate, double fps, int64_t *out)
         return 0;
     }
     long double x = (long double)f * (long double)rate / (long double)fps;
-    if (!(fabsl(x) < CURSOR_LIMIT))
+    if (!(fabsl(x) < SHMCHOP__INDEX_LIMIT))
         return SHMCHOP_E_LIMIT;
     *out = llroundl(x); /* half away from zero */
     return 0;

@@ -5,6 +5,8 @@
 
 #include <shmchop/reader.h>
 
+#include "merge.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,14 +27,7 @@ int64_t shmchop__ts_abs_frame(uint64_t now_ns, double fps);
 /* Milliseconds from the start of frame f (t0 + (f-1)/fps) to now_ns. */
 double shmchop__ts_ms_into_frame(uint64_t t0_ns, uint64_t now_ns, double fps, int64_t f);
 
-/*
- * cursor(f) = round(f * rate / fps), rounding half away from zero (the
- * rule of C's llround). Exact rational arithmetic when rate and fps are
- * both whole numbers below 2^32 (44100 and 60, say), long double
- * otherwise. Returns 0, or SHMCHOP_E_LIMIT when the result would not fit
- * in +-2^62 (a hostile rate).
- */
-int shmchop__ts_cursor(int64_t f, double rate, double fps, int64_t *out);
+/* cursor(f), shmchop__ts_cursor(), is part of the merge: merge.h. */
 
 /*
  * The longest slice in frames: maxslice as a whole number of frames,

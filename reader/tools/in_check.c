@@ -186,24 +186,6 @@ static int check_image(const check_args *a)
     return check_report(a, a->image, rc == TK_EXIT_OK, &diag);
 }
 
-/* Record one finding in d the way the parser does: counted always, kept
- * while there is room. */
-static void diag_add(shmchop_diag *d, bool error, int code, const char *rule,
-                     const char *field, const char *msg)
-{
-    unsigned *n = error ? &d->n_errors : &d->n_warnings;
-    shmchop_finding *f = error ? d->errors : d->warnings;
-
-    if (*n < SHMCHOP_DIAG_KEEP) {
-        f += *n;
-        f->code = code;
-        f->rule = rule;
-        f->field = field;
-        snprintf(f->message, sizeof(f->message), "%s", msg);
-    }
-    (*n)++;
-}
-
 /* Whether a failed read says something about the segment (a finding:
  * exit 1) rather than that it could not be read at all (exit 2). */
 static bool read_failure_is_finding(int code)
@@ -226,7 +208,7 @@ static void add_object_warnings(shmchop_diag *d, const shmchop_segment_status *s
     else
         snprintf(msg, sizeof(msg), "%.300s (and %u more object%s)", st->warning,
                  st->n_warnings - 1, st->n_warnings == 2 ? "" : "s");
-    diag_add(d, false, SHMCHOP_E_UNSAFE_OBJECT, "R2.11", "mode", msg);
+    shmchop_diag_add(d, false, SHMCHOP_E_UNSAFE_OBJECT, "R2.11", "mode", msg);
 }
 
 /*
@@ -265,7 +247,7 @@ static int check_live(const check_args *a)
     }
     add_object_warnings(&diag, &st);
     if (rc) {
-        diag_add(&diag, true, rc, shmchop_err_rule(rc), "",
+        shmchop_diag_add(&diag, true, rc, shmchop_err_rule(rc), "",
                  st.message[0] ? st.message : shmchop_strerror(rc));
     } else {
         shmchop_diag d2;
@@ -278,15 +260,7 @@ static int check_live(const check_args *a)
             shmchop_segment_close(seg);
             return TK_EXIT_USAGE;
         }
-        for (unsigned i = 0; i < shmchop_diag_kept_errors(&d2); i++)
-            diag_add(&diag, true, d2.errors[i].code, d2.errors[i].rule, d2.errors[i].field,
-                     d2.errors[i].message);
-        for (unsigned i = 0; i < shmchop_diag_kept_warnings(&d2); i++)
-            diag_add(&diag, false, d2.warnings[i].code, d2.warnings[i].rule,
-                     d2.warnings[i].field, d2.warnings[i].message);
-        /* Findings counted but not kept by the parser stay counted. */
-        diag.n_errors += d2.n_errors - shmchop_diag_kept_errors(&d2);
-        diag.n_warnings += d2.n_warnings - shmchop_diag_kept_warnings(&d2);
+        shmchop_diag_append(&diag, &d2);
     }
     shmchop_segment_close(seg);
     return check_report(a, ss.data_name[0] ? ss.data_name : a->name, diag.n_errors == 0, &diag);

@@ -16,6 +16,14 @@
     X(ls, "list the live-segment objects in /dev/shm")                        \
     X(gc, "remove objects of writers that are gone; break stuck locks")
 
+#include <stddef.h>
+
+#include <shmchop/segment.h>
+
+/* "locked by pid 12 (dead)", "free", "not initialised": one mutex's state
+ * in words, for `ls` and `gc --break-lock --dry-run` (in_ls.c). */
+void in_lock_note(const shmchop_shm_lock_state *ls, char *out, size_t len);
+
 #define SHMCHOP_IN_DECLARE(name, summary) int in_##name##_main(int argc, char **argv);
 SHMCHOP_IN_COMMANDS(SHMCHOP_IN_DECLARE)
 #undef SHMCHOP_IN_DECLARE

@@ -337,12 +337,10 @@ static int parse_option(watch_args *a, int c, const char *arg)
 static unsigned spec_sources(const char *p)
 {
     unsigned n = 0;
+    size_t len;
 
-    while (*p) {
-        size_t len = strcspn(p, " ");
-        n += len > 0;
-        p += len ? len : 1;
-    }
+    while (shmchop_reader_next_name(&p, &len))
+        n++;
     return n;
 }
 
@@ -372,24 +370,19 @@ static int check_specs(const watch_args *a)
     char name[SHMCHOP_SHM_NAME_MAX + 2], err[SHMCHOP_MESSAGE_MAX];
 
     for (size_t i = 0; i < a->n_specs; i++) {
-        const char *p = a->specs[i];
+        const char *p = a->specs[i], *at;
         unsigned count = 0;
+        size_t len;
 
-        while (*p) {
-            size_t len = strcspn(p, " "); /* the reader splits at spaces only */
-            if (len == 0) {
-                p++;
-                continue;
-            }
+        while ((at = shmchop_reader_next_name(&p, &len))) {
             if (len > SHMCHOP_SHM_NAME_MAX)
                 return tk_usage_error("SPEC '%s': a name is longer than %d bytes", a->specs[i],
                                       SHMCHOP_SHM_NAME_MAX);
-            memcpy(name, p, len);
+            memcpy(name, at, len);
             name[len] = '\0';
             if (shmchop_shm_name_check(name, err, sizeof(err)))
                 return tk_usage_error("SPEC '%s': %s", a->specs[i], err);
             count++;
-            p += len;
         }
         if (count == 0)
             return tk_usage_error("SPEC '%s' names no source", a->specs[i]);
@@ -813,7 +806,7 @@ static bool output_torn(const node *nd)
 
 static void cook_node(watch *w, node *nd)
 {
-    uint64_t now = timing_now_ns();
+    uint64_t now = shmchop_clock_ns();
     int rc = shmchop_reader_cook(nd->r, now);
 
     nd->ok = rc == 0;
@@ -858,7 +851,7 @@ static int one_frame(watch *w)
  * now and goes on from the current slot instead of bursting. */
 static int cook_loop(watch *w)
 {
-    timing tm = { .t0_ns = timing_now_ns(), .fps = w->a->fps };
+    timing tm = { .t0_ns = shmchop_clock_ns(), .fps = w->a->fps };
     uint64_t slot = 1;
     int rc = 0;
 
@@ -872,7 +865,7 @@ static int cook_loop(watch *w)
         rc = one_frame(w);
         if (rc)
             break;
-        now = timing_now_ns();
+        now = shmchop_clock_ns();
         slot = timing_frame_at(&tm, now) + 1;
     }
     return rc;

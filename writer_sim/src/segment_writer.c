@@ -260,10 +260,7 @@ static int take_over(shmchop_writer *w)
     if (v.magic == SHMCHOP_INFO_MAGIC && !v.detach)
         shmchop__data_ext_pid(on.data, &pid, &dsize);
     held = old.fd >= 0 ? shmchop__info_held(old.fd) : 0;
-    if (held != 1 && pid != 0 && pid != shmchop__self_pid() && v.magic == SHMCHOP_INFO_MAGIC &&
-        !v.detach && shmchop__pid_alive(pid, 0) == 1)
-        held = 1;
-    if (held == 1) {
+    if (shmchop__name_held(held, v.magic, v.detach, pid)) {
         if (pid != 0)
             shmchop__errf(WERR(w), "name %s is in use by pid %u", w->name, pid);
         else
@@ -328,6 +325,10 @@ int shmchop_writer_open(const char *name, const shmchop_writer_opts *opts, shmch
         return rc;
     if (opts)
         o = *opts;
+    /* NULL options or a zero size: a header's worth, the first publish
+     * resizes the object to its image (R2.6). */
+    if (o.initial_size == 0)
+        o.initial_size = SHMCHOP_HEADER_SIZE;
     if (o.initial_size < SHMCHOP_HEADER_SIZE || o.initial_size > INT32_MAX) {
         shmchop__errf(err, errlen, "TouchSHM%s: initial size %zu is outside 36..2147483647", name,
                       o.initial_size);

@@ -1,16 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Merging the writer's generators into one CHOP with the reader's own merge (SPEC R5.2, R4.9-R4.12). */
 #include "mix.h"
-#include "shm_util.h"
 
-/* The reader's internals (reader/src): one implementation of the merge. */
-#include "resample.h"
-#include "timeslice.h"
+/* The cook's merge, the one private header of the library used here. */
+#include "merge.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,35 +14,6 @@
 #include <shmchop/error.h>
 #include <shmchop/image.h>
 #include <shmchop/reader.h>
-
-/* Indices beyond this are refused, as the reader refuses them. */
-#define INDEX_LIMIT 4611686018427387904.0L /* 2^62 */
-
-/* A computed position this close to a whole number is that number (as in
- * shmchop__span_union(): exact ratios survive floating point). */
-#define SNAP 1e-6L
-
-/*
- * Index `idx` at rate `from`, expressed at rate `to`, rounded up (`up`) or
- * down, a near-whole value taken as whole. Returns 0 or SHMCHOP_E_LIMIT.
- */
-static int at_rate(int64_t idx, double from, double to, bool up, int64_t *out)
-{
-    long double x, w;
-
-    if (shmchop__rate_equal(from, to)) {
-        *out = idx;
-        return 0;
-    }
-    x = (long double)idx * (long double)to / (long double)from;
-    w = roundl(x);
-    if (fabsl(x - w) > SNAP)
-        w = up ? ceill(x) : floorl(x);
-    if (!(fabsl(w) < INDEX_LIMIT))
-        return SHMCHOP_E_LIMIT;
-    *out = (int64_t)w;
-    return 0;
-}
 
 /* Decimal digits of n >= 1. */
 static unsigned digits(uint32_t n)
@@ -95,16 +62,16 @@ static int choose_rate(mix *m, const shape *s, char *err, size_t errlen)
         rates[g] = m->gens[g].rate;
     rc = shmchop__rate_select(rates, m->n, s->srselect, &m->rate, &chosen, &other);
     if (rc) {
-        shmchop__errf(err, errlen,
+        snprintf(err, errlen,
                 "--srselect err: sample rates differ: %.9g (--chop %s) vs %.9g (--chop %s)",
                 rates[0], m->gens[0].name, rates[other], m->gens[other].name);
         return rc;
     }
     m->out_start = s->start;
     for (unsigned g = 0; g < m->n; g++) {
-        if (at_rate(s->start, m->rate, m->gens[g].rate, true, &m->start[g]) ||
+        if (shmchop__index_at_rate(s->start, m->rate, m->gens[g].rate, true, &m->start[g]) ||
             m->start[g] > INT64_MAX - (int64_t)m->gens[g].length) {
-            shmchop__errf(err, errlen, "--start %" PRId64 ": generator %s starts beyond +-2^62 samples",
+            snprintf(err, errlen, "--start %" PRId64 ": generator %s starts beyond +-2^62 samples",
                     s->start, m->gens[g].name);
             return SHMCHOP_E_LIMIT;
         }
@@ -126,7 +93,7 @@ static int select_channels(mix *m, const shape *s, char *err, size_t errlen)
     for (unsigned g = 0; g < m->n; g++)
         total += m->gens[g].chans;
     if (total > SHMCHOP_MAX_CHANS) {
-        shmchop__errf(err, errlen, "--chop: %" PRIu64 " channels in all, more than %u", total,
+        snprintf(err, errlen, "--chop: %" PRIu64 " channels in all, more than %u", total,
                 SHMCHOP_MAX_CHANS);
         return SHMCHOP_E_LIMIT;
     }
@@ -161,13 +128,16 @@ int mix_open(mix *m, const shape *s, char *err, size_t errlen)
 
     memset(m, 0, sizeof(*m));
     shmchop_chop_init(&m->tmp);
+    shmchop_chop_init(&m->named);
     rc = take_generators(m, s);
     if (!rc)
         rc = choose_rate(m, s, err, errlen);
     if (!rc)
         rc = select_channels(m, s, err, errlen);
+    if (!rc)
+        rc = mix_name(m, &m->named);
     if (rc == -ENOMEM || rc == -EOVERFLOW)
-        shmchop__errf(err, errlen, "out of memory merging %u generators", m->n);
+        snprintf(err, errlen, "out of memory merging %u generators", m->n);
     if (rc)
         return rc;
     m->direct = m->n == 1 && m->sel_count == m->total;
@@ -183,17 +153,22 @@ void mix_close(mix *m)
     free(m->names);
     shmchop_scope_free(m->scope);
     shmchop_chop_free(&m->tmp);
+    shmchop_chop_free(&m->named);
     memset(m, 0, sizeof(*m));
 }
 
-uint64_t mix_image_bytes(const mix *m, uint32_t length, bool ext, bool names)
+uint64_t mix_image_bytes(const mix *m, uint32_t length, const shape *s)
 {
-    uint64_t bytes = ext ? SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE : SHMCHOP_HEADER_SIZE;
+    shmchop_build_opts o = shape_build_opts(s);
+    /* shmchop_image_size() reads the shape and the names, never the
+     * samples: a copy of the named CHOP with another length measures the
+     * image without allocating one. */
+    shmchop_chop measured = m->named;
+    int64_t bytes;
 
-    bytes += (uint64_t)m->sel_count * length * 4u;
-    if (names)
-        bytes += m->names_len;
-    return bytes;
+    measured.length = length;
+    bytes = shmchop_image_size(&measured, &o);
+    return bytes < 0 ? UINT64_MAX : (uint64_t)bytes;
 }
 
 int mix_whole_span(const mix *m, int64_t *start, uint64_t *length)
@@ -305,7 +280,7 @@ static int gen_slice(const mix *m, unsigned g, int64_t f_prev, int64_t f, double
 
     if (shmchop__ts_cursor(f_prev, gc->rate, fps, &c0) ||
         shmchop__ts_cursor(f, gc->rate, fps, &c1) ||
-        at_rate(out_start, m->rate, gc->rate, false, &need))
+        shmchop__index_at_rate(out_start, m->rate, gc->rate, false, &need))
         return SHMCHOP_E_LIMIT;
     c0 += m->start[g];
     c1 += m->start[g];

@@ -56,6 +56,7 @@ typedef struct mix {
     size_t names_len;
     bool direct;            /* one generator at R, all channels selected */
     shmchop_chop tmp;       /* one generator's samples */
+    shmchop_chop named;     /* the selected names, no samples (image sizing) */
 } mix;
 
 /*
@@ -67,9 +68,10 @@ typedef struct mix {
 int mix_open(mix *m, const shape *s, char *err, size_t errlen);
 void mix_close(mix *m);
 
-/* Bytes of the image of `length` samples per selected channel, with the
- * block and names as the flags say. */
-uint64_t mix_image_bytes(const mix *m, uint32_t length, bool ext, bool names);
+/* Bytes of the image of `length` samples per selected channel, laid out
+ * as shape s builds it (the library's shmchop_image_size()), or UINT64_MAX
+ * when it would not fit an int32 size (R1.3). */
+uint64_t mix_image_bytes(const mix *m, uint32_t length, const shape *s);
 
 /* Give out the selected channels and their names (merge order). The fill
  * functions below leave the names alone: call this once per mix and CHOP.

@@ -100,7 +100,7 @@ static int open_mix(const shape *s, mix *m)
     if (mix_whole_span(m, &start, &len))
         return tk_usage_error("--start %" PRId64 ": the CHOP merged at %.9g Hz reaches "
                               "indices beyond +-2^62", s->start, m->rate);
-    bytes = len > UINT32_MAX ? UINT64_MAX : mix_image_bytes(m, (uint32_t)len, s->ext, s->names);
+    bytes = len > UINT32_MAX ? UINT64_MAX : mix_image_bytes(m, (uint32_t)len, s);
     if (bytes > INT32_MAX)
         return tk_usage_error("the merged CHOP of %" PRIu32 " channels x %" PRIu64
                               " samples would be an image of more than %d bytes (R1.3)",

@@ -230,7 +230,7 @@ static int check_mix(const run_args *a)
                             a->shape.start, m.rate);
     else if (!a->timeslice &&
              (len > UINT32_MAX ||
-              mix_image_bytes(&m, (uint32_t)len, a->shape.ext, a->shape.names) > INT32_MAX))
+              mix_image_bytes(&m, (uint32_t)len, &a->shape) > INT32_MAX))
         rc = tk_usage_error("the merged CHOP of %" PRIu32 " channels x %" PRIu64
                             " samples cannot be published (an image of at most %d bytes, "
                             "R1.3)",
@@ -313,7 +313,7 @@ typedef struct run_state {
 /* Bytes of the image of `length` samples per channel. */
 static uint64_t image_bytes(const run_state *st, uint32_t length)
 {
-    return mix_image_bytes(&st->mx, length, st->sh.ext, st->sh.names);
+    return mix_image_bytes(&st->mx, length, &st->sh);
 }
 
 /* Samples per channel of a frame without time slicing (R4.11 union). */
@@ -413,7 +413,7 @@ static int build_frame(run_state *st, uint64_t frame, uint64_t t, uint64_t now_n
 /* Sleep ms milliseconds unless a stop signal comes first. */
 static void sleep_ms(uint32_t ms)
 {
-    uint64_t end = timing_now_ns() + (uint64_t)ms * 1000000u;
+    uint64_t end = shmchop_clock_ns() + (uint64_t)ms * 1000000u;
 
     while (!timing_stop_signal && timing_sleep_until(end) == -EINTR)
         ;
@@ -592,7 +592,7 @@ static int frame_length(run_state *st, uint64_t t, uint32_t *length)
  * frame of timeline index t. */
 static void publish(run_state *st, uint64_t t, uint64_t frame, bool unlocked)
 {
-    uint64_t now = timing_now_ns();
+    uint64_t now = shmchop_clock_ns();
     uint32_t length = 0;
     size_t size;
     int rc;
@@ -678,7 +678,7 @@ static void run_loop(run_state *st)
         if (timing_stop_signal)
             break;
         do_frame(st, t);
-        next = timing_frame_at(&st->tm, timing_now_ns());
+        next = timing_frame_at(&st->tm, shmchop_clock_ns());
         if (next <= t)
             next = t + 1;
         st->skipped += next - t - 1;
@@ -802,11 +802,11 @@ static int run(const run_args *a)
         goto out;
     }
     if (open_writer(&st) == 0) {
-        st.tm.t0_ns = timing_now_ns();
+        st.tm.t0_ns = shmchop_clock_ns();
         st.tm.fps = a->fps;
         run_loop(&st);
     }
-    end = timing_now_ns();
+    end = shmchop_clock_ns();
     if (st.w)
         shmchop_writer_get_stats(st.w, &ws);
     if (st.w && shmchop_writer_close(st.w) && !st.failed && !st.data_unlinked) {

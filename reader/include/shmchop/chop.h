@@ -108,6 +108,16 @@ typedef struct shmchop_diag {
 
 SHMCHOP_API void shmchop_diag_clear(shmchop_diag *diag);
 
+/* Record one finding with a ready message (made one line): counted
+ * always, kept while there is room, as the parser records its own. A NULL
+ * rule or field is "". */
+SHMCHOP_API void shmchop_diag_add(shmchop_diag *diag, bool is_error, int code, const char *rule,
+                                  const char *field, const char *message);
+
+/* Append every finding of src to dst: the kept ones are copied, those src
+ * only counted are counted in dst too. */
+SHMCHOP_API void shmchop_diag_append(shmchop_diag *dst, const shmchop_diag *src);
+
 /* How many errors / warnings were kept (min of count and SHMCHOP_DIAG_KEEP). */
 static inline unsigned shmchop_diag_kept_errors(const shmchop_diag *d)
 {

@@ -18,7 +18,10 @@ extern "C" {
  *
  * The table is the single source of truth: add a code here and the enum,
  * shmchop_err_name() and shmchop_strerror() follow. Codes are stable: new
- * ones go at the end, none is ever renumbered.
+ * ones go at the end, none is ever renumbered. A code the library no
+ * longer returns is retired, not deleted: its row becomes RETIRED_<name>
+ * so that every later code keeps its value (BAD_GLOBAL, NO_ENTRY and
+ * INACTIVE were never returned by any function).
  */
 #define SHMCHOP_ERR_BASE (-1000)
 
@@ -57,12 +60,12 @@ extern "C" {
     XX(TORN, "image kept changing while read")                                 \
     XX(UNSAFE_OBJECT, "unsafe shared memory object")                           \
     /* sections 3 and 4: global mode and the cook */                           \
-    XX(BAD_GLOBAL, "bad global segment")                                       \
-    XX(NO_ENTRY, "no such global entry")                                       \
+    XX(RETIRED_BAD_GLOBAL, "retired code")                                     \
+    XX(RETIRED_NO_ENTRY, "retired code")                                       \
     XX(RATES_DIFFER, "sample rates differ")                                    \
     XX(BAD_PATTERN, "bad scope pattern")                                       \
     XX(BAD_TABLE, "bad export table")                                          \
-    XX(INACTIVE, "reader is not active")                                       \
+    XX(RETIRED_INACTIVE, "retired code")                                       \
     XX(USAGE, "invalid argument")
 
 /* Internal: the position of each code in the table. */

@@ -99,6 +99,14 @@ typedef struct shmchop_reader_params {
 SHMCHOP_API void shmchop_reader_params_init(shmchop_reader_params *p);
 
 /*
+ * The next name of a `name` parameter, split as the reader splits it
+ * (SPEC 4.1: names separated by spaces, nothing else): skips the spaces at
+ * *list, returns where the name starts with its length in *len and moves
+ * *list past it. Returns NULL when no name is left (or *list is NULL).
+ */
+SHMCHOP_API const char *shmchop_reader_next_name(const char **list, size_t *len);
+
+/*
  * Make a reader with parameters p (validated as by set_params). Makes no
  * system call: live sources attach lazily on the first cook, and their
  * names are checked then (a bad one fails that cook with
@@ -127,8 +135,12 @@ SHMCHOP_API int shmchop_reader_set_params(shmchop_reader *r, const shmchop_reade
 /* The parameters in use (strings owned by the reader). */
 SHMCHOP_API const shmchop_reader_params *shmchop_reader_get_params(const shmchop_reader *r);
 
+/* CLOCK_MONOTONIC in nanoseconds: the clock of every now_ns below, the
+ * one the tools pace frames on (vDSO: no system call). */
+SHMCHOP_API uint64_t shmchop_clock_ns(void);
+
 /*
- * Cook at time now_ns (R4.1; tools pass CLOCK_MONOTONIC): read every
+ * Cook at time now_ns (R4.1; tools pass shmchop_clock_ns()): read every
  * source of a live segment and produce the output.
  *
  * Returns 0, or the code of the first failure (R4.2): the output is left

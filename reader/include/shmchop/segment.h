@@ -94,9 +94,10 @@ typedef struct shmchop_writer_opts {
                                  the umask does not narrow it. */
     unsigned lock_timeout_ms; /* bound of every lock wait; 0 = 1000 */
     size_t initial_size;      /* bytes of the data object created by open;
-                                 >= 36 and <= INT32_MAX. The object reads as
-                                 zeros (an invalid image) until the first
-                                 publish: pass the first image's size. */
+                                 0 = 36, else >= 36 and <= INT32_MAX. The
+                                 object reads as zeros (an invalid image)
+                                 until the first publish: pass the first
+                                 image's size to spare a resize. */
 } shmchop_writer_opts;
 
 /*
@@ -301,10 +302,6 @@ typedef struct shmchop_segment_stats {
     int writer_alive;              /* 1, 0, -1 (R2.7b) */
     uint32_t writer_pid;           /* from the latest copy's block, else 0 */
     uint64_t seq;                  /* latest copy's seq (ext only) */
-    uint64_t seq_change_ns;        /* CLOCK_MONOTONIC of the read that
-                                      first saw that seq; 0 without ext.
-                                      Without the block the cook tells
-                                      changes from the content (R4.5). */
     bool attached;
     size_t mapped_size;
     char postfix[SHMCHOP_POSTFIX_SIZE];

@@ -1,12 +1,28 @@
 /* SPDX-License-Identifier: MIT */
-/* Sample-rate match and resampling of merged sources (SPEC R4.9-R4.11). */
-#ifndef SHMCHOP_RESAMPLE_H
-#define SHMCHOP_RESAMPLE_H
+/* The merge of sources (SPEC R4.9-R4.11, R4.4 cursors): the cook's, and the whole of what shmchop-out shares of it. */
+#ifndef SHMCHOP_MERGE_H
+#define SHMCHOP_MERGE_H
+
+/*
+ * This header is a declared contract. shmchop-out merges its generators
+ * (SPEC R5.2, writer_sim/tools/mix.c) with exactly these functions and
+ * limits, so that the writer's merged CHOP is the one a reader would cook
+ * from the same sources. It is the only private header of the library
+ * shmchop-out includes: what the writer needs of the cook goes here, not
+ * into a re-declared constant on its side.
+ */
 
 #include <shmchop/reader.h>
 
 #include <stdbool.h>
 #include <stdint.h>
+
+/* Indices beyond +-2^62 are refused: they leave room for sums and lengths. */
+#define SHMCHOP__INDEX_LIMIT 4611686018427387904.0L /* 2^62 */
+
+/* A computed position this close to a whole number is that number, so
+ * that exact ratios survive floating point. */
+#define SHMCHOP__SNAP 1e-6L
 
 /* R4.9: rates equal within a relative 1e-9 count as equal. */
 bool shmchop__rate_equal(double a, double b);
@@ -40,6 +56,23 @@ typedef struct shmchop__span {
  */
 int shmchop__span_union(const shmchop__span *spans, unsigned n, double rate, int64_t *s0,
                         uint64_t *length);
+
+/*
+ * Index idx at rate `from`, expressed at rate `to`: rounded up when `up`,
+ * else down, a position within SHMCHOP__SNAP of a whole number taken as
+ * that number. At equal rates (R4.9) idx itself. Returns 0, or
+ * SHMCHOP_E_LIMIT when the result leaves +-2^62.
+ */
+int shmchop__index_at_rate(int64_t idx, double from, double to, bool up, int64_t *out);
+
+/*
+ * R4.4: cursor(f) = round(f * rate / fps), rounding half away from zero
+ * (the rule of C's llround). Exact rational arithmetic when rate and fps
+ * are both whole numbers below 2^32 (44100 and 60, say), long double
+ * otherwise. Returns 0, or SHMCHOP_E_LIMIT when the result would not fit
+ * in +-2^62 (a hostile rate). Defined in timeslice.c.
+ */
+int shmchop__ts_cursor(int64_t f, double rate, double fps, int64_t *out);
 
 /*
  * R4.10: fill dst[0, out_len) with one channel resampled. Source sample i
