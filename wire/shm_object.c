@@ -165,40 +165,62 @@ int shmchop__obj_identify(int fd, const struct stat *sb, shmchop__obj_kind kind,
 
 /* ---- who uses an object (R2.14) ---- */
 
-/* One line of /proc/<pid>/maps: "lo-hi perms offset MM:mm inode path". */
-static bool maps_line_matches(const char *line, const struct stat *sb, bool writers_only)
+/* One line of /proc/<pid>/maps: "lo-hi perms offset MM:mm inode path".
+ * Returns the index of the object it maps, or -1; *writable its perms. */
+static int maps_line_object(const char *line, const struct stat *const sbs[], size_t n,
+                            bool *writable)
 {
     char perms[8];
     unsigned maj, min;
     unsigned long long ino;
 
-    if (sscanf(line, "%*x-%*x %7s %*x %x:%x %llu", perms, &maj, &min, &ino) != 4)
-        return false;
-    if (ino != (unsigned long long)sb->st_ino || maj != major(sb->st_dev) ||
-        min != minor(sb->st_dev))
-        return false;
-    return !writers_only || perms[1] == 'w';
+    if (sscanf(line, "%*x-%*x %7s %*x %x:%x %llu", perms, &maj, &min, &ino) != 4 || ino == 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (sbs[i] && ino == (unsigned long long)sbs[i]->st_ino &&
+            maj == major(sbs[i]->st_dev) && min == minor(sbs[i]->st_dev)) {
+            *writable = perms[1] == 'w';
+            return (int)i;
+        }
+    return -1;
 }
 
-/* 1 maps it, 0 does not, -EACCES/-ENOENT when the maps cannot be read. */
-static int pid_maps(const char *pid, const struct stat *sb, bool writers_only)
+static void note_use(shmchop__obj_use *u, uint32_t pid, bool writable)
+{
+    if (u->users != 1) {
+        u->users = 1;
+        u->user_pid = pid;
+    }
+    if (writable && u->writers != 1) {
+        u->writers = 1;
+        u->writer_pid = pid;
+    }
+}
+
+/* Mappings of pid: 0, or -errno when its maps cannot be read. */
+static int pid_maps(const char *pid, uint32_t v, const struct stat *const sbs[], size_t n,
+                    shmchop__obj_use out[])
 {
     char path[300], *line = NULL;
     size_t cap = 0;
-    int found = 0;
+    int rc = 0;
     FILE *f;
 
     snprintf(path, sizeof(path), "/proc/%s/maps", pid);
     f = fopen(path, "re");
     if (!f)
         return -errno;
-    while (!found && getline(&line, &cap, f) > 0)
-        found = maps_line_matches(line, sb, writers_only);
-    if (!found && ferror(f))
-        found = -EACCES;
+    while (getline(&line, &cap, f) > 0) {
+        bool w = false;
+        int i = maps_line_object(line, sbs, n, &w);
+        if (i >= 0)
+            note_use(&out[i], v, w);
+    }
+    if (ferror(f))
+        rc = -EACCES;
     free(line);
     fclose(f);
-    return found;
+    return rc;
 }
 
 /* Whether descriptor fd of pid was opened for writing (fdinfo "flags:"). */
@@ -222,12 +244,13 @@ static bool fd_writable(const char *pid, const char *fd)
     return writable;
 }
 
-/* 1 holds it open, 0 does not, -errno when the fds cannot be listed. */
-static int pid_holds(const char *pid, const struct stat *sb, bool writers_only)
+/* Open descriptors of pid: 0, or -errno when they cannot be listed. */
+static int pid_fds(const char *pid, uint32_t v, const struct stat *const sbs[], size_t n,
+                   shmchop__obj_use out[])
 {
     char path[300];
     struct dirent *de;
-    int found = 0, dfd;
+    int dfd;
     DIR *d;
 
     snprintf(path, sizeof(path), "/proc/%s/fd", pid);
@@ -235,36 +258,21 @@ static int pid_holds(const char *pid, const struct stat *sb, bool writers_only)
     if (!d)
         return -errno;
     dfd = dirfd(d);
-    while (!found && (de = readdir(d)) != NULL) {
+    while ((de = readdir(d)) != NULL) {
         struct stat st;
-        if (de->d_name[0] == '.')
-            continue;
-        if (fstatat(dfd, de->d_name, &st, 0) != 0)
+        if (de->d_name[0] == '.' || fstatat(dfd, de->d_name, &st, 0) != 0)
             continue; /* closed meanwhile */
-        if (st.st_ino == sb->st_ino && st.st_dev == sb->st_dev)
-            found = !writers_only || fd_writable(pid, de->d_name);
+        for (size_t i = 0; i < n; i++)
+            if (sbs[i] && st.st_ino == sbs[i]->st_ino && st.st_dev == sbs[i]->st_dev)
+                note_use(&out[i], v, fd_writable(pid, de->d_name));
     }
     closedir(d);
-    return found;
-}
-
-static int pid_uses(const char *pid, const struct stat *sb, bool writers_only)
-{
-    int m = pid_maps(pid, sb, writers_only);
-
-    if (m == 1)
-        return 1;
-    int h = pid_holds(pid, sb, writers_only);
-    if (h == 1)
-        return 1;
-    if (m == -ENOENT || h == -ENOENT)
-        return 0; /* gone meanwhile */
-    return m < 0 || h < 0 ? -1 : 0;
+    return 0;
 }
 
 /*
  * A process whose /proc entries we may not read (another user's, and we
- * are not privileged) can still use the object when the object's mode
+ * are not privileged) can still use an object when the object's mode
  * lets that user open it. Root's processes are the exception we cannot
  * see: a non-root caller takes them as not using its objects (design
  * notes in the README).
@@ -282,43 +290,75 @@ static bool unreadable_may_use(const char *pid, const struct stat *sb)
     return (sb->st_mode & (S_IRWXG | S_IRWXO)) != 0;
 }
 
-int shmchop__pid_uses_object(uint32_t pid, const struct stat *sb, bool writers_only)
+/* Everything pid does with the objects; unknown ones marked -1. */
+static void pid_uses(const char *pid, uint32_t v, const struct stat *const sbs[], size_t n,
+                     shmchop__obj_use out[])
 {
-    char p[16];
+    int m = pid_maps(pid, v, sbs, n, out);
+    int h = pid_fds(pid, v, sbs, n, out);
 
-    if (pid == 0 || pid > INT32_MAX)
-        return 0;
-    snprintf(p, sizeof(p), "%" PRIu32, pid);
-    return pid_uses(p, sb, writers_only);
+    if ((m == 0 && h == 0) || m == -ENOENT || h == -ENOENT)
+        return; /* fully seen, or gone meanwhile */
+    for (size_t i = 0; i < n; i++)
+        if (sbs[i] && out[i].users == 0 && unreadable_may_use(pid, sbs[i])) {
+            out[i].users = -1;
+            out[i].user_pid = v;
+            if (out[i].writers == 0) {
+                out[i].writers = -1;
+                out[i].writer_pid = v;
+            }
+        }
 }
 
-int shmchop__obj_in_use(const struct stat *sb, bool writers_only, uint32_t *pid)
+void shmchop__objs_in_use(const struct stat *const sbs[], size_t n, shmchop__obj_use out[])
 {
-    uint32_t self = shmchop__self_pid(), unknown = 0;
+    uint32_t self = shmchop__self_pid();
     struct dirent *de;
-    DIR *d = opendir("/proc");
+    DIR *d;
 
-    if (!d)
-        return -1;
+    memset(out, 0, n * sizeof(*out));
+    d = opendir("/proc");
+    if (!d) {
+        for (size_t i = 0; i < n; i++)
+            out[i].users = out[i].writers = sbs[i] ? -1 : 0;
+        return;
+    }
     while ((de = readdir(d)) != NULL) {
         char *end;
         unsigned long v = strtoul(de->d_name, &end, 10);
         if (*end || v == 0 || v > INT32_MAX || (uint32_t)v == self)
             continue;
-        int u = pid_uses(de->d_name, sb, writers_only);
-        if (u == 1) {
-            closedir(d);
-            if (pid)
-                *pid = (uint32_t)v;
-            return 1;
-        }
-        if (u < 0 && !unknown && unreadable_may_use(de->d_name, sb))
-            unknown = (uint32_t)v;
+        pid_uses(de->d_name, (uint32_t)v, sbs, n, out);
     }
     closedir(d);
-    if (unknown && pid)
-        *pid = unknown;
-    return unknown ? -1 : 0;
+}
+
+int shmchop__obj_in_use(const struct stat *sb, bool writers_only, uint32_t *pid)
+{
+    const struct stat *sbs[1] = { sb };
+    shmchop__obj_use u;
+
+    shmchop__objs_in_use(sbs, 1, &u);
+    if (pid)
+        *pid = writers_only ? u.writer_pid : u.user_pid;
+    return writers_only ? u.writers : u.users;
+}
+
+int shmchop__pid_uses_object(uint32_t pid, const struct stat *sb, bool writers_only)
+{
+    const struct stat *sbs[1] = { sb };
+    shmchop__obj_use u = { 0 };
+    char p[16];
+
+    if (pid == 0 || pid > INT32_MAX)
+        return 0;
+    snprintf(p, sizeof(p), "%" PRIu32, pid);
+    int m = pid_maps(p, pid, sbs, 1, &u);
+    int h = pid_fds(p, pid, sbs, 1, &u);
+    int r = writers_only ? u.writers : u.users;
+    if (r == 1 || m == -ENOENT || h == -ENOENT)
+        return r == 1 ? 1 : 0;
+    return m < 0 || h < 0 ? -1 : 0;
 }
 
 /* ---- reserved creation (R2.15) ---- */
@@ -380,4 +420,59 @@ int shmchop__obj_resize(int fd, const char *name, size_t size, char *err, size_t
         return e;
     }
     return reserve(fd, name, size, err, errlen);
+}
+
+/* ---- probes (ls, gc, taking a name) ---- */
+
+static void probe_head(int fd, shmchop__obj_probe *p)
+{
+    ssize_t n;
+
+    do
+        n = pread(fd, p->head, sizeof(p->head), 0);
+    while (n < 0 && errno == EINTR);
+    p->head_len = n > 0 ? (size_t)n : 0;
+}
+
+int shmchop__obj_probe_one(const char *name, shmchop__obj_kind kind, shmchop__obj_probe *p)
+{
+    int fd, rc;
+
+    memset(p, 0, sizeof(*p));
+    rc = shmchop__obj_open(name, O_RDONLY, &fd, &p->sb, p->why, sizeof(p->why));
+    if (rc == -ENOENT) {
+        p->why[0] = '\0';
+        return 0;
+    }
+    p->exists = true;
+    if (rc != 0)
+        return 0; /* not a regular file, or unreadable: not sound, why says */
+    if (shmchop__obj_identify(fd, &p->sb, kind, name, p->why, sizeof(p->why)) == 0 &&
+        shmchop__obj_check_links(&p->sb, name, p->why, sizeof(p->why)) == 0) {
+        p->sound = true;
+        p->why[0] = '\0';
+    }
+    probe_head(fd, p);
+    close(fd);
+    return 0;
+}
+
+void shmchop__probes_in_use(shmchop__obj_probe *const ps[], size_t n)
+{
+    const struct stat *sbs[8];
+    shmchop__obj_use use[8];
+
+    for (size_t base = 0; base < n; base += 8) {
+        size_t k = n - base < 8 ? n - base : 8;
+        for (size_t i = 0; i < k; i++)
+            sbs[i] = ps[base + i]->exists && ps[base + i]->sb.st_nlink ? &ps[base + i]->sb : NULL;
+        shmchop__objs_in_use(sbs, k, use);
+        for (size_t i = 0; i < k; i++)
+            ps[base + i]->use = use[i];
+    }
+}
+
+bool shmchop__obj_removable(const shmchop__obj_probe *p)
+{
+    return p->exists && p->sound && p->use.users == 0;
 }

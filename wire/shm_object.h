@@ -45,6 +45,20 @@ int shmchop__obj_identify(int fd, const struct stat *sb, shmchop__obj_kind kind,
  */
 int shmchop__obj_check_links(const struct stat *sb, const char *name, char *err, size_t errlen);
 
+/* Who uses one object (R2.14): 1 yes (the first pid found), 0 no, -1
+ * unknown; the writers the same, counting only writable mappings and
+ * descriptors open for writing. */
+typedef struct shmchop__obj_use {
+    int users;
+    uint32_t user_pid;
+    int writers;
+    uint32_t writer_pid;
+} shmchop__obj_use;
+
+/* shmchop__obj_in_use() for n objects in one pass over /proc (NULL
+ * entries are skipped and read as unused). */
+void shmchop__objs_in_use(const struct stat *const sbs[], size_t n, shmchop__obj_use out[]);
+
 /*
  * R2.14: whether a live process other than this one maps or holds open
  * the object whose fstat is sb, as /proc/<pid>/maps and /proc/<pid>/fd
@@ -80,5 +94,29 @@ int shmchop__obj_create(const char *name, unsigned mode, size_t size, int *fd, c
  * new one. Returns 0, -ENOSPC with the message, or -errno.
  */
 int shmchop__obj_resize(int fd, const char *name, size_t size, char *err, size_t errlen);
+
+/*
+ * One object of a name as found, for the decisions of ls, gc and the
+ * writer taking a name: nothing is mapped, written or locked.
+ */
+typedef struct shmchop__obj_probe {
+    bool exists;
+    bool sound;              /* a regular file with one link, identified as its kind */
+    char why[256];           /* when exists && !sound: the finding, naming the object */
+    struct stat sb;          /* when it could be opened */
+    unsigned char head[128]; /* its first bytes (pread), head_len of them */
+    size_t head_len;
+    shmchop__obj_use use;    /* set by shmchop__probes_in_use() */
+} shmchop__obj_probe;
+
+/* Probe object `name` of `kind` into *p (always filled). Returns 0, or
+ * -errno when /dev/shm itself cannot be asked. */
+int shmchop__obj_probe_one(const char *name, shmchop__obj_kind kind, shmchop__obj_probe *p);
+
+/* Who uses each probed object, in one pass over /proc. */
+void shmchop__probes_in_use(shmchop__obj_probe *const ps[], size_t n);
+
+/* Whether gc may unlink what it probed: sound and nobody maps or holds it. */
+bool shmchop__obj_removable(const shmchop__obj_probe *p);
 
 #endif
