@@ -12,6 +12,7 @@
 #include <shmchop/segment.h>
 
 #include <check.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -480,6 +481,208 @@ START_TEST(r2_16_signal_on_a_corrupt_cond_is_abandoned_not_waited_for)
 }
 END_TEST
 
+/* ---- R2.13, R2.14: ls and gc never destroy what is not theirs ---- */
+
+/* A compatible-peer writer as its sample code leaves it: info object (no
+ * OFD lock), a data object without the extension block, mapped
+ * writable, 96-byte mutex objects; then it waits to be killed. */
+static pid_t compat_writer(const char *name)
+{
+    char data[300], info[300], dmx[300], imx[300];
+    unsigned char img[36 + 8] = { 0 };
+    unsigned char inf[44] = { 0 };
+    unsigned char mx[96] = { 0 };
+    int p[2];
+    char c;
+    pid_t pid;
+
+    snprintf(data, sizeof(data), "/dev/shm/TouchSHM%s", name);
+    snprintf(info, sizeof(info), "/dev/shm/TouchSHMTouchSHM%s4jhd783h", name);
+    snprintf(dmx, sizeof(dmx), "/dev/shm/TouchSHM%sMutex", name);
+    snprintf(imx, sizeof(imx), "/dev/shm/TouchSHMTouchSHM%s4jhd783hMutex", name);
+    const uint32_t magic = 0x12ED54CF, imagic = SHMCHOP_INFO_MAGIC, ver = 2;
+    const int32_t one = 1, size = (int32_t)sizeof(img), off = 36;
+    const float rate = 60.0f;
+    memcpy(img, &magic, 4);
+    memcpy(img + 4, &one, 4);
+    memcpy(img + 8, &size, 4);
+    memcpy(img + 12, &one, 4);
+    int32_t two = 2;
+    memcpy(img + 16, &two, 4);
+    memcpy(img + 20, &rate, 4);
+    memcpy(img + 28, &off, 4);
+    memcpy(inf, &imagic, 4);
+    memcpy(inf + 4, &ver, 4);
+    ck_assert_int_eq(th_write_file(data, img, sizeof(img)), 0);
+    ck_assert_int_eq(th_write_file(info, inf, sizeof(inf)), 0);
+    ck_assert_int_eq(th_write_file(dmx, mx, sizeof(mx)), 0);
+    ck_assert_int_eq(th_write_file(imx, mx, sizeof(mx)), 0);
+    ck_assert_int_eq(pipe(p), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        /* The peer maps all four objects while it runs (writable). */
+        const char *objs[4] = { data, info, dmx, imx };
+        for (int i = 0; i < 4; i++) {
+            int fd = open(objs[i], O_RDWR);
+            void *m = fd < 0 ? MAP_FAILED
+                             : mmap(NULL, 36, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+            if (m == MAP_FAILED)
+                _exit(1);
+            close(fd);
+        }
+        if (write(p[1], "m", 1) != 1)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    close(p[1]);
+    ck_assert_int_eq(read(p[0], &c, 1), 1);
+    close(p[0]);
+    return pid;
+}
+
+static unsigned shm_count(void)
+{
+    unsigned n = 0;
+    DIR *d = opendir("/dev/shm");
+    struct dirent *de;
+
+    ck_assert_ptr_nonnull(d);
+    while ((de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+START_TEST(r2_14_a_compatible_writer_is_alive_and_gc_leaves_it)
+{
+    char err[256];
+    shmchop_shm_status st;
+    unsigned removed = 9;
+    int status;
+    pid_t w;
+
+    if (th_private_shm(4096))
+        return;
+    w = compat_writer("peer");
+    ck_assert_int_eq(shmchop_shm_inspect("peer", &st, err, sizeof(err)), 0);
+    ck_assert_int_eq(st.writer_alive, 1);
+    ck_assert_uint_eq(st.writer_pid, (uint32_t)w);
+    ck_assert_uint_eq(st.foreign, 0);
+    /* gc by name and gc of everything: both leave it whole */
+    ck_assert_int_eq(shmchop_shm_gc("peer", false, NULL, NULL, &removed, err, sizeof(err)), 0);
+    ck_assert_uint_eq(removed, 0);
+    ck_assert_uint_eq(shm_count(), 4);
+
+    /* once the writer is gone its objects are stale, and gc removes them */
+    kill(w, SIGKILL);
+    ck_assert_int_eq(waitpid(w, &status, 0), w);
+    ck_assert_int_eq(shmchop_shm_inspect("peer", &st, err, sizeof(err)), 0);
+    ck_assert_int_eq(st.writer_alive, 0);
+    ck_assert_int_eq(shmchop_shm_gc("peer", false, NULL, NULL, &removed, err, sizeof(err)), 0);
+    ck_assert_uint_eq(removed, 4);
+    ck_assert_uint_eq(shm_count(), 0);
+}
+END_TEST
+
+START_TEST(r2_13_gc_of_a_colliding_name_touches_nothing_of_the_live_one)
+{
+    char err[256];
+    unsigned removed = 9;
+    shmchop_shm_status st;
+    int status;
+    pid_t w;
+
+    if (th_private_shm(4096))
+        return;
+    w = compat_writer("X");
+    /* "XMutex"'s data object is X's data mutex; "TouchSHMX4jhd783h"'s data
+     * object is X's info object. */
+    ck_assert_int_eq(shmchop_shm_inspect("XMutex", &st, err, sizeof(err)), 0);
+    ck_assert_uint_ge(st.foreign, 1);
+    ck_assert_msg(strstr(st.foreign_why, "TouchSHMXMutex") && strstr(st.foreign_why, "mutex"),
+                  "%s", st.foreign_why);
+    ck_assert_int_eq(shmchop_shm_gc("XMutex", false, NULL, NULL, &removed, err, sizeof(err)), 0);
+    ck_assert_uint_eq(removed, 0);
+    ck_assert_int_eq(shmchop_shm_gc("TouchSHMX4jhd783h", false, NULL, NULL, &removed, err,
+                                    sizeof(err)),
+                     0);
+    ck_assert_uint_eq(removed, 0);
+    ck_assert_uint_eq(shm_count(), 4);
+    kill(w, SIGKILL);
+    ck_assert_int_eq(waitpid(w, &status, 0), w);
+}
+END_TEST
+
+START_TEST(r2_14_a_reused_pid_does_not_hold_stale_objects)
+{
+    char err[256], name[64];
+    shmchop_writer *w = NULL;
+    shmchop_writer_opts wo = { 0 };
+    shmchop_shm_status st;
+    unsigned removed = 0;
+    size_t n;
+    void *img;
+
+    if (th_private_shm(4096))
+        return;
+    snprintf(name, sizeof(name), "reused");
+    /* The block names a live process that has nothing to do with it. */
+    img = tu_image_make(1, 8, 60, 0, "a", gen_index, NULL, true, false, 1, (uint32_t)getppid(), &n);
+    wo.initial_size = n;
+    ck_assert_msg(shmchop_writer_open(name, &wo, &w, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(shmchop_writer_publish(w, img, n), 0);
+    shmchop_writer_abandon(w); /* as if killed: objects stay, OFD lock gone */
+    ck_assert_int_eq(shmchop_shm_inspect(name, &st, err, sizeof(err)), 0);
+    ck_assert_uint_eq(st.writer_pid, (uint32_t)getppid());
+    ck_assert_int_eq(st.writer_alive, 0);
+    ck_assert_int_eq(shmchop_shm_gc(name, false, NULL, NULL, &removed, err, sizeof(err)), 0);
+    ck_assert_uint_eq(removed, 4);
+    /* and a new writer takes the name */
+    ck_assert_msg(shmchop_writer_open(name, &wo, &w, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(shmchop_writer_close(w), 0);
+    free(img);
+}
+END_TEST
+
+START_TEST(r2_12_gc_and_ls_survive_fifos_and_links_at_every_path)
+{
+    char err[256];
+    shmchop_shm_status st;
+    unsigned removed = 9;
+    struct stat sb;
+    const char *paths[] = { "/dev/shm/TouchSHMh", "/dev/shm/TouchSHMTouchSHMh4jhd783h",
+                            "/dev/shm/TouchSHMhMutex", "/dev/shm/TouchSHMTouchSHMh4jhd783hMutex" };
+
+    if (th_private_shm(4096))
+        return;
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(mkfifo(paths[i], 0600), 0);
+    ck_assert_int_eq(shmchop_shm_inspect("h", &st, err, sizeof(err)), 0);
+    ck_assert_uint_eq(st.foreign, 4);
+    ck_assert_msg(strstr(st.foreign_why, "FIFO"), "%s", st.foreign_why);
+    ck_assert_int_eq(shmchop_shm_gc("h", false, NULL, NULL, &removed, err, sizeof(err)), 0);
+    ck_assert_uint_eq(removed, 0);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(lstat(paths[i], &sb), 0);
+        ck_assert(S_ISFIFO(sb.st_mode));
+        unlink(paths[i]);
+    }
+    /* an info object that is a second link of another file: not written, not removed */
+    unsigned char inf[44] = { 0xBA, 0x34, 0xED, 0x56, 2 };
+    ck_assert_int_eq(th_write_file("/dev/shm/victim", inf, sizeof(inf)), 0);
+    ck_assert_int_eq(link("/dev/shm/victim", paths[1]), 0);
+    ck_assert_int_eq(shmchop_shm_gc("h", false, NULL, NULL, &removed, err, sizeof(err)), 0);
+    ck_assert_uint_eq(removed, 0);
+    uint8_t *buf;
+    size_t len;
+    ck_assert_int_eq(th_read_file("/dev/shm/victim", &buf, &len), 0);
+    ck_assert_msg(len == 44 && memcmp(buf, inf, 44) == 0, "gc wrote into a hard-linked file");
+    free(buf);
+}
+END_TEST
+
 static Suite *hostile_suite(void)
 {
     Suite *s = suite_create("hostile");
@@ -503,6 +706,13 @@ static Suite *hostile_suite(void)
     tcase_add_test(objects, r2_15_creation_reserves_its_bytes);
     tcase_add_test(objects, r2_16_signal_on_a_corrupt_cond_is_abandoned_not_waited_for);
     suite_add_tcase(s, objects);
+    TCase *admin = tcase_create("r2_13_r2_14_ls_gc");
+    tcase_set_timeout(admin, 60);
+    tcase_add_test(admin, r2_14_a_compatible_writer_is_alive_and_gc_leaves_it);
+    tcase_add_test(admin, r2_13_gc_of_a_colliding_name_touches_nothing_of_the_live_one);
+    tcase_add_test(admin, r2_14_a_reused_pid_does_not_hold_stale_objects);
+    tcase_add_test(admin, r2_12_gc_and_ls_survive_fifos_and_links_at_every_path);
+    suite_add_tcase(s, admin);
     return s;
 }
 
