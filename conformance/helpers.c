@@ -4,6 +4,8 @@
 
 #include <sys/mman.h>
 #include <dirent.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -653,4 +655,29 @@ unsigned th_shm_sweep_tagged(const char *tag)
             n++;
     closedir(d);
     return n;
+}
+
+int th_private_shm(unsigned size_kb)
+{
+    char opts[64];
+
+    if (geteuid() != 0) {
+        fprintf(stderr, "skip: planting hostile objects needs root (a private /dev/shm)\n");
+        return 1;
+    }
+    if (unshare(CLONE_NEWNS) != 0) {
+        fprintf(stderr, "skip: unshare(CLONE_NEWNS): %s\n", strerror(errno));
+        return 1;
+    }
+    /* Nothing mounted here may propagate back to the machine. */
+    if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+        fprintf(stderr, "skip: making / private: %s\n", strerror(errno));
+        return 1;
+    }
+    snprintf(opts, sizeof(opts), "size=%uk,mode=1777", size_kb);
+    if (mount("shmchop-test", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0) {
+        fprintf(stderr, "skip: mounting a tmpfs on /dev/shm: %s\n", strerror(errno));
+        return 1;
+    }
+    return 0;
 }

@@ -61,6 +61,15 @@ int th_shm_find_tagged(const char *tag, char *first, size_t cap);
  * safety net after its tests). Returns how many were removed. */
 unsigned th_shm_sweep_tagged(const char *tag);
 
+/*
+ * Give this process (a Check test runs in its own forked child) a private
+ * mount namespace with a fresh tmpfs of size_kb KiB on /dev/shm, so the
+ * hostile objects a test plants (FIFOs, a full /dev/shm) touch nothing
+ * else on the machine; its children inherit it. Returns 0, or 1 after
+ * printing why the test must skip (not root, no namespaces).
+ */
+int th_private_shm(unsigned size_kb);
+
 /* SHMCHOP_BIN_DIR/<tool> into out[cap]. */
 int th_tool_path(char *out, size_t cap, const char *tool);
 

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include <shmchop/chop.h>
+#include <shmchop/segment.h>
 #include <shmchop/image.h>
 
 /* Exit codes of every tool (SPEC R6.2). Like diff, cmp and grep, a tool
@@ -77,13 +78,27 @@ int tk_getopt_error(int c, char *const argv[]);
 /*
  * Read the whole file at `path` into a heap buffer of exactly its size
  * (so a sanitizer catches any over-read), at most TK_FILE_MAX bytes.
- * Regular files, pipes and character devices are read; a directory is
- * refused. On success *buf (free() it; non-NULL also for 0 bytes) and *len
- * are set and 0 is returned. On failure returns -errno, or SHMCHOP_E_LIMIT
- * for a file that is too large, with a one-line reason in err.
+ * Regular files are sized with fstat first, so one over the limit is
+ * refused before a byte is read; pipes (`check --image /dev/stdin`) are
+ * read up to one byte past the limit. Devices, directories and sockets are
+ * refused at once (R2.18): `/dev/zero` has no end. The open never blocks
+ * (O_NONBLOCK; a FIFO is then read blocking, as `cat` would). On success
+ * *buf (free() it; non-NULL also for 0 bytes) and *len are set and 0 is
+ * returned. On failure returns -errno, or SHMCHOP_E_LIMIT for a file that
+ * is too large, with a one-line reason in err.
  */
 int tk_read_file(const char *path, unsigned char **buf, size_t *len, char *err,
                  size_t errlen);
+
+/*
+ * Write buf to path atomically (R2.17): into a temporary file beside it,
+ * then rename over it, so the old file stays whole when anything fails
+ * and a reader sees the old content or the new, never half. An existing
+ * path that is not a regular file (device, FIFO, directory, socket,
+ * symlink) is refused and left alone. The file gets 0666 & ~umask.
+ * Returns 0, or TK_EXIT_USAGE after printing "PATH: reason".
+ */
+int tk_write_file(const char *path, const unsigned char *buf, size_t len);
 
 /* ---- image files ---- */
 
@@ -96,6 +111,16 @@ int tk_read_file(const char *path, unsigned char **buf, size_t *len, char *err,
  */
 int tk_load_image(const char *path, const shmchop_parse_opts *opts, shmchop_chop *chop,
                   shmchop_image_info *info, shmchop_diag *diag, int *parse_rc);
+
+/*
+ * One copy of a live segment, taken as the reader's cook takes it
+ * (shmchop_segment_read_owned(): *img is the segment's private buffer,
+ * valid until the next read or close), taken again up to 8 times while
+ * its checksum does not match (R1.16a), so `check` and `dump` do not
+ * report a copy the writer was caught writing. The attach's R2.11
+ * findings stay in *st. Returns the read's code.
+ */
+int tk_read_live(shmchop_segment *seg, const void **img, size_t *len, shmchop_segment_status *st);
 
 /* ---- JSON (jansson) ----
  * Constructors never fail silently: a NULL from any of them means out of

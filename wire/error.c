@@ -98,7 +98,7 @@ const char *shmchop_err_rule(int code)
     case SHMCHOP_E_NAME_TOO_LONG: return "R1.14";
     case SHMCHOP_E_NAME_ILLEGAL: return "R1.14";
     case SHMCHOP_E_EXT_INVALID: return "R1.16";
-    case SHMCHOP_E_CHECKSUM: return "R1.16";
+    case SHMCHOP_E_CHECKSUM: return "R1.16a";
     case SHMCHOP_E_BAD_SHM_NAME: return "R2";
     case SHMCHOP_E_NO_WRITER: return "R2.5";
     case SHMCHOP_E_DETACHED: return "R2.7";

@@ -319,7 +319,8 @@ uint32_t shmchop_image_checksum(const void *buf, const shmchop_header *hdr)
     return crc;
 }
 
-/* The checksum of a recognised block, when its flag says it is valid. */
+/* The checksum of a recognised block, when its flag says it is valid: a
+ * mismatch is an error (R1.16a), the bytes are not what was published. */
 static void check_checksum(parse_ctx *ctx, shmchop_image_info *info)
 {
     uint32_t got;
@@ -328,7 +329,7 @@ static void check_checksum(parse_ctx *ctx, shmchop_image_info *info)
         return;
     got = shmchop_image_checksum(ctx->buf, &ctx->h);
     if (got != ctx->ext.checksum) {
-        WARN(ctx, SHMCHOP_E_CHECKSUM, "R1.16", "checksum",
+        ERR(ctx, SHMCHOP_E_CHECKSUM, "R1.16a", "checksum",
              "checksum 0x%08" PRIX32 " does not match the content's 0x%08" PRIX32,
              ctx->ext.checksum, got);
         return;

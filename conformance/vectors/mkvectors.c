@@ -572,8 +572,8 @@ static void gen_valid_ext(void)
     s.opts.ext = true;
     build(&W, "checksum", s);
     put_u32(&W, 88, get_u32(&W, 88) ^ 0x1u);
-    valid(&W, "valid_checksum_mismatch.img", "SHMCHOP_E_CHECKSUM", "R1.16",
-          "checksum flag set, checksum off by one bit: warning only");
+    invalid(&W, "invalid_checksum_mismatch.img", "SHMCHOP_E_CHECKSUM", "R1.16a",
+          "checksum flag set, checksum off by one bit: an error since SPEC 1.1");
     build(&W, "checksum_off", s);
     put_u32(&W, 84, 0);
     put_u32(&W, 88, 0xdeadbeefu);

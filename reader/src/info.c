@@ -87,7 +87,7 @@ static void add_source(stream_totals *t, const shmchop__source *s, uint64_t now,
         t->latency = lat > t->latency ? lat : t->latency;
     }
     if (s->live) {
-        t->torn += s->seg_stats.torn_retries_total;
+        t->torn += s->seg_stats.torn_retries_total + s->checksum_retries_total;
         t->breaks += s->seg_stats.lock_breaks_total;
         t->reattach += s->seg_stats.reattach_total;
         if (s->seg_stats.lock_wait_ms > t->lock_wait)

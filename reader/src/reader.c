@@ -439,35 +439,43 @@ void shmchop_reader_close(shmchop_reader *r)
 
 /* ---- reading ------------------------------------------------------------ */
 
-/* Live local sources: copy each image out of its segment (section 2). */
+/* Copy one live source's image out of its segment (section 2). */
+static int read_source(shmchop_reader *r, shmchop__source *s)
+{
+    shmchop_segment_status st;
+    char msg[SHMCHOP_MESSAGE_MAX];
+    int rc;
+
+    if (!s->seg) {
+        shmchop_segment_opts o = { 0 };
+        o.lock_timeout_ms = r->p.lock_timeout_ms;
+        o.strict = r->p.strict;
+        rc = shmchop_segment_open(s->name, &o, &s->seg, msg, sizeof(msg));
+        if (rc)
+            return fail_msg(r, rc, shmchop_err_rule(rc), msg);
+    }
+    rc = shmchop_segment_read_owned(s->seg, &s->img, &s->img_len, &st);
+    shmchop_segment_get_stats(s->seg, &s->seg_stats);
+    s->live = true;
+    if (st.n_warnings) {
+        shmchop_diag_add(&r->diag, false, SHMCHOP_E_UNSAFE_OBJECT, "R2.11", "", st.warning);
+        r->diag.n_warnings += st.n_warnings - 1;
+    }
+    if (rc)
+        return fail_msg(r, rc, shmchop_err_rule(rc),
+                        st.message[0] ? st.message : shmchop_strerror(rc));
+    return 0;
+}
+
+/* Live local sources: one copy each. */
 static int read_live(shmchop_reader *r)
 {
     if (r->p.memtype == SHMCHOP_MEMTYPE_GLOBAL)
         return fail(r, SHMCHOP_E_USAGE, "R3", "memtype global: not built yet");
     for (unsigned i = 0; i < r->nsrc; i++) {
-        shmchop__source *s = r->src[i];
-        shmchop_segment_status st;
-        char msg[SHMCHOP_MESSAGE_MAX];
-        int rc;
-
-        if (!s->seg) {
-            shmchop_segment_opts o = { 0 };
-            o.lock_timeout_ms = r->p.lock_timeout_ms;
-            o.strict = r->p.strict;
-            rc = shmchop_segment_open(s->name, &o, &s->seg, msg, sizeof(msg));
-            if (rc)
-                return fail_msg(r, rc, shmchop_err_rule(rc), msg);
-        }
-        rc = shmchop_segment_read_owned(s->seg, &s->img, &s->img_len, &st);
-        shmchop_segment_get_stats(s->seg, &s->seg_stats);
-        s->live = true;
-        if (st.n_warnings) {
-            shmchop_diag_add(&r->diag, false, SHMCHOP_E_UNSAFE_OBJECT, "R2.11", "", st.warning);
-            r->diag.n_warnings += st.n_warnings - 1;
-        }
+        int rc = read_source(r, r->src[i]);
         if (rc)
-            return fail_msg(r, rc, shmchop_err_rule(rc),
-                            st.message[0] ? st.message : shmchop_strerror(rc));
+            return rc;
     }
     return 0;
 }
@@ -515,14 +523,32 @@ static void make_view(shmchop__source *s)
     }
 }
 
+/* How often a live copy whose checksum does not match is taken again
+ * before the cook fails (R1.16a): like a torn copy, the writer may have
+ * been caught mid-write without the lock. */
+#define CHECKSUM_RETRIES 8
+
+static int parse_source(shmchop_reader *r, shmchop__source *s)
+{
+    shmchop_parse_opts o = { .object = s->object, .strict = r->p.strict };
+
+    return shmchop_image_parse(s->img, s->img_len, &o, &s->chop, &s->info, &r->pdiag);
+}
+
 /* Validate every read (section 1); the first failure fails the cook. */
 static int parse_all(shmchop_reader *r)
 {
     for (unsigned i = 0; i < r->nsrc; i++) {
         shmchop__source *s = r->src[i];
-        shmchop_parse_opts o = { .object = s->object, .strict = r->p.strict };
-        int rc = shmchop_image_parse(s->img, s->img_len, &o, &s->chop, &s->info, &r->pdiag);
+        int rc = parse_source(r, s);
 
+        for (unsigned retry = 0; rc == SHMCHOP_E_CHECKSUM && s->live && retry < CHECKSUM_RETRIES;
+             retry++) {
+            s->checksum_retries_total++;
+            if ((rc = read_source(r, s)) != 0)
+                return rc;
+            rc = parse_source(r, s);
+        }
         shmchop_diag_append(&r->diag, &r->pdiag);
         if (rc) {
             if (!r->err[0] && r->pdiag.n_errors)

@@ -36,6 +36,8 @@ typedef struct shmchop__source {
     shmchop__feed feed;
     bool live;                  /* the latest read was of a live segment */
     shmchop_segment_stats seg_stats; /* after the latest live read */
+    uint64_t checksum_retries_total; /* live copies taken again after a
+                                        checksum mismatch (R1.16a) */
 } shmchop__source;
 
 struct shmchop_reader {

@@ -680,13 +680,25 @@ int shmchop_segment_read(shmchop_segment *seg, void *buf, size_t cap, size_t *le
 int shmchop_segment_read_owned(shmchop_segment *seg, const void **image, size_t *len,
                                shmchop_segment_status *st)
 {
+    shmchop_segment_status local;
+    unsigned saved_n = 0;
+    char saved[SHMCHOP_MESSAGE_MAX] = "";
     size_t n = 0;
     int rc;
 
+    if (!st)
+        st = &local;
     *image = NULL;
     *len = 0;
     for (int round = 0; round < 3; round++) {
         rc = shmchop_segment_read(seg, seg->own, seg->own_cap, &n, st);
+        /* The read that attaches reports the R2.11 findings; when it only
+         * says how large the buffer must be, the read that copies attaches
+         * no more, so the findings are carried over to it. */
+        if (st->n_warnings && !saved_n) {
+            saved_n = st->n_warnings;
+            snprintf(saved, sizeof(saved), "%s", st->warning);
+        }
         if (rc != -ENOBUFS)
             break;
         /* Grows only when a (re)attachment maps a larger object. */
@@ -695,6 +707,10 @@ int shmchop_segment_read_owned(shmchop_segment *seg, const void **image, size_t 
             return -ENOMEM;
         seg->own = p;
         seg->own_cap = n;
+    }
+    if (!st->n_warnings && saved_n) {
+        st->n_warnings = saved_n;
+        snprintf(st->warning, sizeof(st->warning), "%s", saved);
     }
     if (rc == 0) {
         *image = seg->own;

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* Administration of live-segment objects for shmchop-in ls / gc (R2.2, R2.3b, R2.8, R2.11). */
+#include <shmchop/image.h>
 #include <shmchop/segment.h>
 
 #include "shm_info.h"
 #include "shm_mutex.h"
+#include "shm_object.h"
 #include "shm_util.h"
 #include "sigbus_guard.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -61,20 +64,31 @@ static int for_each_stray(const char *name, const char *postfix,
     return rc;
 }
 
-static void lock_state(const char *object, shmchop_shm_lock_state *ls)
+/* What one inspection found, object by object (R2.12-R2.14). */
+typedef struct name_probe {
+    shmchop_shm_names nn;       /* data carries the postfix found */
+    shmchop__obj_probe info, data, data_mx, info_mx;
+} name_probe;
+
+/* The lock word of a sound mutex object; a foreign one is not mapped. */
+static void lock_state(const char *object, const shmchop__obj_probe *p, shmchop_shm_lock_state *ls)
 {
     shmchop__mutex m;
-    struct stat sb;
-    int rc, fd;
+    int rc;
 
     memset(ls, 0, sizeof(*ls));
     ls->holder_alive = -1;
-    rc = shmchop__shm_open_stat(object, O_RDONLY, 0, &fd, &sb);
-    if (rc != 0)
+    if (!p->exists)
         return;
-    close(fd);
     ls->exists = true;
-    ls->size = (uint64_t)sb.st_size;
+    ls->size = (uint64_t)p->sb.st_size;
+    if (!p->sound) {
+        /* Not a mutex object (R2.13): never mapped or locked, so it can
+         * neither hang nor fault us; reported as held, never removed. */
+        ls->ready = true;
+        ls->locked = true;
+        return;
+    }
     rc = shmchop__mutex_open(&m, object, false, 0, ADMIN_TIMEOUT_MS, NULL, 0);
     if (rc == SHMCHOP_E_NOT_READY)
         return; /* half-made: ready stays false */
@@ -85,56 +99,137 @@ static void lock_state(const char *object, shmchop_shm_lock_state *ls)
         return;
     }
     shmchop__mutex_state(&m, ADMIN_TIMEOUT_MS, ls);
-    ls->size = (uint64_t)sb.st_size;
+    ls->size = (uint64_t)p->sb.st_size;
     shmchop__mutex_close(&m);
+}
+
+/* The info object's fields, from the bytes the probe read (no mapping). */
+static void info_fields(const name_probe *np, shmchop_shm_status *st, uint32_t *magic)
+{
+    struct shmchop__info_obj raw;
+    shmchop__info in = { .obj = &raw, .fd = -1 };
+    shmchop__info_view v;
+
+    *magic = 0;
+    if (!np->info.sound || np->info.head_len < sizeof(raw))
+        return;
+    memcpy(&raw, np->info.head, sizeof(raw));
+    shmchop__info_read(&in, &v);
+    *magic = (uint32_t)v.magic;
+    st->info_valid = v.magic == SHMCHOP_INFO_MAGIC && v.version == SHMCHOP_INFO_VERSION;
+    st->supported = v.supported;
+    st->detach = v.detach;
+    if (shmchop__postfix_take(v.postfix_raw, st->postfix, np->nn.info, NULL, 0) != 0)
+        st->postfix[0] = '\0';
+}
+
+/* 1 when one of our writers holds the OFD lock on the info object. */
+static int info_ofd_held(const name_probe *np)
+{
+    struct stat sb;
+    int fd, held;
+
+    if (!np->info.sound || shmchop__obj_open(np->nn.info, O_RDONLY, &fd, &sb, NULL, 0) != 0)
+        return 0;
+    held = shmchop__info_held(fd);
+    close(fd);
+    return held;
+}
+
+/* The extension block's writer pid as recorded (0 without a block). */
+static uint32_t block_pid(const shmchop__obj_probe *data)
+{
+    shmchop_ext ext;
+    uint32_t magic;
+
+    if (!data->sound || data->head_len < SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE)
+        return 0;
+    memcpy(&magic, data->head + SHMCHOP_OFF_EXT_MAGIC, sizeof(magic));
+    if (magic != SHMCHOP_EXT_MAGIC)
+        return 0;
+    shmchop_ext_decode(data->head, &ext);
+    return ext.writer_pid;
+}
+
+static void note_foreign(shmchop_shm_status *st, const shmchop__obj_probe *p)
+{
+    if (!p->exists || p->sound)
+        return;
+    if (st->foreign++ == 0)
+        snprintf(st->foreign_why, sizeof(st->foreign_why), "%s", p->why);
+}
+
+static void note_users(shmchop_shm_status *st, const shmchop__obj_probe *p)
+{
+    if (p->use.users == 1 && st->in_use != 1) {
+        st->in_use = 1;
+        st->user_pid = p->use.user_pid;
+    } else if (p->use.users < 0 && st->in_use == 0) {
+        st->in_use = -1;
+        st->user_pid = p->use.user_pid;
+    }
+}
+
+/* Whether the name is held by a writer (R2.11, R2.14): one of ours (OFD
+ * lock, or the block's pid mapping the data object), or any process that
+ * maps the data object writable or holds it open for writing: the
+ * compatible peer's writer, block or not. Readers map read-only. */
+static int writer_held(const name_probe *np, shmchop_shm_status *st, uint32_t magic)
+{
+    uint32_t pid = block_pid(&np->data);
+    /* R2.14: a recorded pid counts only while it maps the data object (a
+     * reused pid holds nothing); it is still shown. */
+    uint32_t counted = shmchop__pid_uses_object(pid, &np->data.sb, false) == 1 ? pid : 0;
+
+    st->writer_pid = pid;
+    if (shmchop__name_held(info_ofd_held(np), magic, st->detach, counted))
+        return 1;
+    if (np->data.use.writers == 1) {
+        st->writer_pid = np->data.use.writer_pid;
+        return 1;
+    }
+    return np->data.use.writers < 0 ? -1 : 0;
+}
+
+static int inspect(const char *name, shmchop_shm_status *st, name_probe *np, char *err,
+                   size_t errlen)
+{
+    shmchop__obj_probe *all[4] = { &np->info, &np->data, &np->data_mx, &np->info_mx };
+    uint32_t magic;
+    int rc;
+
+    memset(st, 0, sizeof(*st));
+    memset(np, 0, sizeof(*np));
+    if ((rc = shmchop_shm_names_make(name, NULL, &np->nn, err, errlen)) != 0)
+        return rc;
+    snprintf(st->name, sizeof(st->name), "%s", name);
+    shmchop__obj_probe_one(np->nn.info, SHMCHOP__OBJ_INFO, &np->info);
+    st->info = np->info.exists;
+    info_fields(np, st, &magic);
+    shmchop_shm_names_make(name, st->postfix, &np->nn, NULL, 0);
+    memcpy(st->data_name, np->nn.data, sizeof(st->data_name));
+    shmchop__obj_probe_one(np->nn.data, SHMCHOP__OBJ_DATA, &np->data);
+    shmchop__obj_probe_one(np->nn.data_mutex, SHMCHOP__OBJ_MUTEX, &np->data_mx);
+    shmchop__obj_probe_one(np->nn.info_mutex, SHMCHOP__OBJ_MUTEX, &np->info_mx);
+    shmchop__probes_in_use(all, 4);
+    st->data = np->data.exists;
+    st->data_size = np->data.exists ? (uint64_t)np->data.sb.st_size : 0;
+    st->writer_alive = writer_held(np, st, magic);
+    for (int i = 0; i < 4; i++) {
+        note_foreign(st, all[i]);
+        note_users(st, all[i]);
+    }
+    for_each_stray(name, st->postfix, NULL, NULL, &st->stray_data);
+    lock_state(np->nn.data_mutex, &np->data_mx, &st->data_mutex);
+    lock_state(np->nn.info_mutex, &np->info_mx, &st->info_mutex);
+    return 0;
 }
 
 int shmchop_shm_inspect(const char *name, shmchop_shm_status *st, char *err, size_t errlen)
 {
-    shmchop_shm_names nn;
-    struct stat sb;
-    uint32_t magic = 0;
-    int rc, fd, ofd_held = 0;
+    name_probe np;
 
-    memset(st, 0, sizeof(*st));
-    if ((rc = shmchop_shm_names_make(name, NULL, &nn, err, errlen)) != 0)
-        return rc;
-    if ((rc = shmchop__sigbus_install()) != 0)
-        return rc;
-    snprintf(st->name, sizeof(st->name), "%s", name);
-    rc = shmchop__shm_open_stat(nn.info, O_RDONLY, 0, &fd, &sb);
-    if (rc == 0) {
-        st->info = true;
-        ofd_held = shmchop__info_held(fd);
-        if (sb.st_size >= SHMCHOP_SHM_INFO_SIZE) {
-            void *p = mmap(NULL, SHMCHOP_SHM_INFO_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-            if (p != MAP_FAILED) {
-                shmchop__info in = { .obj = p, .fd = -1 };
-                shmchop__info_view v;
-                shmchop__info_read(&in, &v);
-                munmap(p, SHMCHOP_SHM_INFO_SIZE);
-                magic = v.magic;
-                st->info_valid = v.magic == SHMCHOP_INFO_MAGIC && v.version == SHMCHOP_INFO_VERSION;
-                st->supported = v.supported;
-                st->detach = v.detach;
-                if (shmchop__postfix_take(v.postfix_raw, st->postfix, nn.info, NULL, 0) != 0)
-                    st->postfix[0] = '\0';
-            }
-        }
-        close(fd);
-    } else if (rc != -ENOENT) {
-        shmchop__errf(err, errlen, "%s: cannot open: %s", nn.info, strerror(-rc));
-        return rc;
-    }
-    shmchop_shm_names_make(name, st->postfix, &nn, NULL, 0);
-    memcpy(st->data_name, nn.data, sizeof(st->data_name));
-    rc = shmchop__data_ext_pid(nn.data, &st->writer_pid, &st->data_size);
-    st->data = rc == 0;
-    st->writer_alive = shmchop__name_held(ofd_held, magic, st->detach, st->writer_pid);
-    for_each_stray(name, st->postfix, NULL, NULL, &st->stray_data);
-    lock_state(nn.data_mutex, &st->data_mutex);
-    lock_state(nn.info_mutex, &st->info_mutex);
-    return 0;
+    return inspect(name, st, &np, err, errlen);
 }
 
 /* The Shared Mem Name an object name belongs to, or false. */
@@ -241,37 +336,54 @@ static int gc_remove(struct gc_ctx *g, const char *object, const char *why)
     return 0;
 }
 
+/* A stray postfixed data object goes only when it is a data object that
+ * nobody maps or holds open (R2.13, R2.14). */
 static int gc_stray(const char *object, void *arg)
 {
+    shmchop__obj_probe p, *pp = &p;
+
+    shmchop__obj_probe_one(object, SHMCHOP__OBJ_DATA, &p);
+    shmchop__probes_in_use(&pp, 1);
+    if (!shmchop__obj_removable(&p))
+        return 0;
     return gc_remove(arg, object, "stray data object of an old postfix");
 }
 
-/* Set detach in the info object, so attached readers let go (R2.7a). */
-static void gc_detach(const shmchop_shm_names *nn)
+/*
+ * Set detach in the info object, so readers still attached let go
+ * (R2.7a). Written with pwrite, never through a mapping (a truncated
+ * object cannot fault us), and only into a sound info object (R2.13).
+ */
+static void gc_detach(const name_probe *np)
 {
-    shmchop__info in;
+    static const bool yes = true;
     shmchop__mutex m;
-    int locked;
+    struct stat sb;
+    int fd, locked;
 
-    if (shmchop__info_open(&in, nn->info, false, false, NULL, NULL, 0, NULL, 0) != 0)
+    if (!np->info.sound ||
+        shmchop__obj_open(np->nn.info, O_RDWR, &fd, &sb, NULL, 0) != 0)
         return;
-    locked = shmchop__mutex_open(&m, nn->info_mutex, false, 0, ADMIN_TIMEOUT_MS, NULL, 0) == 0;
+    locked = shmchop__mutex_open(&m, np->nn.info_mutex, false, 0, ADMIN_TIMEOUT_MS, NULL, 0) == 0;
     if (locked && shmchop__mutex_lock(&m, ADMIN_TIMEOUT_MS, NULL, NULL, 0) != 0) {
         shmchop__mutex_close(&m);
         locked = 0;
     }
-    in.obj->detach = true;
+    if (sb.st_ino == np->info.sb.st_ino &&
+        pwrite(fd, &yes, sizeof(yes), offsetof(struct shmchop__info_obj, detach)) < 0) {
+        /* nothing more a cleaner can do for the readers */
+    }
     if (locked) {
         shmchop__mutex_unlock(&m, NULL, 0);
         shmchop__mutex_close(&m);
     }
-    shmchop__info_close(&in);
+    close(fd);
 }
 
 /* A mutex object nobody holds may go; a half-made one (not ready) too. */
-static bool mutex_unused(const shmchop_shm_lock_state *ls)
+static bool mutex_unused(const shmchop__obj_probe *p, const shmchop_shm_lock_state *ls)
 {
-    if (!ls->exists)
+    if (!shmchop__obj_removable(p))
         return false;
     if (!ls->ready)
         return true;
@@ -282,37 +394,39 @@ static bool mutex_unused(const shmchop_shm_lock_state *ls)
  * gc decides from one inspection and then unlinks: a writer starting on
  * the same name in between could lose its objects (or keep using a mutex
  * object whose name is gone). gc is an administrator's tool, run when the
- * writers are known to be down; `writer_alive` protects the running ones.
+ * writers are known to be down; `writer_alive` and the per-object users
+ * (R2.14) protect the running ones.
  */
 int shmchop_shm_gc(const char *name, bool dry_run, shmchop_shm_gc_cb cb, void *arg,
                    unsigned *removed, char *err, size_t errlen)
 {
     struct gc_ctx g = { .dry_run = dry_run, .cb = cb, .arg = arg };
     shmchop_shm_status st;
-    shmchop_shm_names nn;
+    name_probe np;
     unsigned strays;
     int rc;
 
     if (removed)
         *removed = 0;
-    if ((rc = shmchop_shm_inspect(name, &st, err, errlen)) != 0)
+    if ((rc = inspect(name, &st, &np, err, errlen)) != 0)
         return rc;
-    if (st.writer_alive == 1)
-        return 0;
-    shmchop_shm_names_make(name, st.postfix, &nn, NULL, 0);
-    if (st.info && !dry_run)
-        gc_detach(&nn);
-    if (st.data && (rc = gc_remove(&g, nn.data, "data object of a dead writer")) != 0)
+    if (st.writer_alive != 0)
+        return 0; /* held, or cannot tell: the safe side */
+    if (shmchop__obj_removable(&np.info) && !dry_run)
+        gc_detach(&np);
+    if (shmchop__obj_removable(&np.data) &&
+        (rc = gc_remove(&g, np.nn.data, "data object of a dead writer")) != 0)
         goto out;
     if ((rc = for_each_stray(name, st.postfix, gc_stray, &g, &strays)) != 0)
         goto out;
-    if (st.info && (rc = gc_remove(&g, nn.info, "info object of a dead writer")) != 0)
+    if (shmchop__obj_removable(&np.info) &&
+        (rc = gc_remove(&g, np.nn.info, "info object of a dead writer")) != 0)
         goto out;
-    if (mutex_unused(&st.data_mutex) &&
-        (rc = gc_remove(&g, nn.data_mutex, "data mutex nobody holds")) != 0)
+    if (mutex_unused(&np.data_mx, &st.data_mutex) &&
+        (rc = gc_remove(&g, np.nn.data_mutex, "data mutex nobody holds")) != 0)
         goto out;
-    if (mutex_unused(&st.info_mutex) &&
-        (rc = gc_remove(&g, nn.info_mutex, "info mutex nobody holds")) != 0)
+    if (mutex_unused(&np.info_mx, &st.info_mutex) &&
+        (rc = gc_remove(&g, np.nn.info_mutex, "info mutex nobody holds")) != 0)
         goto out;
 out:
     if (rc != 0)

@@ -212,43 +212,6 @@ static void add_object_warnings(shmchop_diag *d, const shmchop_segment_status *s
 }
 
 /*
- * One copy of the segment into a heap buffer of the size the attachment
- * asks for. The read that attaches reports the R2.11 findings; when it
- * only says how large the buffer must be (-ENOBUFS), they are kept for
- * the read that copies, which attaches no more and reports none.
- */
-static int read_copy(shmchop_segment *seg, unsigned char **buf, size_t *len,
-                     shmchop_segment_status *st)
-{
-    unsigned saved_n = 0;
-    char saved[SHMCHOP_MESSAGE_MAX] = "";
-    size_t cap = 0, n = 0;
-    int rc = -ENOBUFS;
-
-    *buf = NULL;
-    for (int round = 0; round < 4 && rc == -ENOBUFS; round++) {
-        rc = shmchop_segment_read(seg, *buf, cap, &n, st);
-        if (st->n_warnings && !saved_n) {
-            saved_n = st->n_warnings;
-            snprintf(saved, sizeof(saved), "%s", st->warning);
-        }
-        if (rc != -ENOBUFS)
-            break;
-        free(*buf);
-        *buf = malloc(n ? n : 1);
-        if (!*buf)
-            return -ENOMEM;
-        cap = n;
-    }
-    if (!st->n_warnings && saved_n) {
-        st->n_warnings = saved_n;
-        snprintf(st->warning, sizeof(st->warning), "%s", saved);
-    }
-    *len = n;
-    return rc;
-}
-
-/*
  * NAME: a live segment (SPEC section 2). One copy is taken the way a
  * reader takes it (R2.9: under the lock or the sequence lock, then
  * validated from the copy) and parsed like an image file; the object
@@ -265,8 +228,8 @@ static int check_live(const check_args *a)
     shmchop_diag diag;
     shmchop_chop chop;
     char err[SHMCHOP_MESSAGE_MAX] = "";
-    unsigned char *img = NULL;
-    size_t len;
+    const void *img = NULL;
+    size_t len = 0;
     int rc;
 
     if (a->global)
@@ -275,12 +238,11 @@ static int check_live(const check_args *a)
     if (rc)
         return tk_usage_error("%s", *err ? err : shmchop_strerror(rc));
     shmchop_diag_clear(&diag);
-    rc = read_copy(seg, &img, &len, &st);
+    rc = tk_read_live(seg, &img, &len, &st);
     shmchop_segment_get_stats(seg, &ss);
-    shmchop_segment_close(seg);
     if (rc == -ENOMEM || (rc && !read_failure_is_finding(rc))) {
         tk_error("%s", rc != -ENOMEM && st.message[0] ? st.message : shmchop_strerror(rc));
-        free(img);
+        shmchop_segment_close(seg);
         return TK_EXIT_USAGE;
     }
     add_object_warnings(&diag, &st);
@@ -295,12 +257,12 @@ static int check_live(const check_args *a)
         shmchop_chop_free(&chop);
         if (rc == -ENOMEM) {
             tk_error("%s: out of memory", ss.data_name);
-            free(img);
+            shmchop_segment_close(seg);
             return TK_EXIT_USAGE;
         }
         shmchop_diag_append(&diag, &d2);
     }
-    free(img);
+    shmchop_segment_close(seg);
     return check_report(a, ss.data_name[0] ? ss.data_name : a->name, diag.n_errors == 0, &diag);
 }
 

@@ -549,7 +549,7 @@ static int dump_live(const dump_args *a)
     rc = shmchop_segment_open(a->name, &so, &seg, err, sizeof(err));
     if (rc)
         return tk_usage_error("%s", *err ? err : shmchop_strerror(rc));
-    rc = shmchop_segment_read_owned(seg, &img, &len, &st);
+    rc = tk_read_live(seg, &img, &len, &st);
     shmchop_segment_get_stats(seg, &ss);
     if (rc) {
         tk_error("%s", st.message[0] ? st.message : shmchop_strerror(rc));

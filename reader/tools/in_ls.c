@@ -20,12 +20,16 @@ static const char ls_usage[] =
     "List every Shared Mem Name that has objects in /dev/shm (SPEC section 2):\n"
     "its state, the writer's pid, and each object's kind, size, mode and owner.\n"
     "\n"
-    "States: alive (a live writer holds the name), stale (objects of a writer\n"
-    "that is gone: `gc` removes them), idle (only the mutex objects, which a\n"
-    "writer leaves behind on a clean exit, R2.8), unknown.\n"
+    "States: alive (a live writer holds the name: one of ours, or any process\n"
+    "that maps its data object writable, R2.14), stale (objects of a writer\n"
+    "that is gone: `gc` removes those nobody maps), idle (only the mutex\n"
+    "objects, which a writer leaves behind on a clean exit, R2.8), unknown.\n"
+    "\"in use by pid N\": a reader still maps the objects; \"foreign\": an object\n"
+    "at the name's path is not what it should be (R2.12, R2.13), never touched.\n"
     "\n"
     "  --json   one JSON object: {\"names\": [{\"name\", \"state\", \"writer_pid\",\n"
-    "           \"writer_alive\", \"objects\": [{\"object\", \"kind\", \"size\",\n"
+    "           \"writer_alive\", \"in_use\", \"user_pid\", \"foreign\",\n"
+    "           \"objects\": [{\"object\", \"kind\", \"size\",\n"
     "           \"mode\", \"owner\", ...}], ...}]}\n"
     "\n"
     "Exit status: 0 listed, 2 usage error or /dev/shm could not be read.\n";
@@ -138,7 +142,13 @@ static void ls_print_name(const shmchop_shm_status *st, const shmchop_shm_names 
         printf("  detach");
     if (st->stray_data)
         printf("  %u stray data object%s", st->stray_data, st->stray_data == 1 ? "" : "s");
+    if (st->in_use == 1 && st->writer_alive != 1)
+        printf("  in use by pid %" PRIu32, st->user_pid);
+    else if (st->in_use < 0)
+        printf("  maybe in use by pid %" PRIu32 " (cannot look)", st->user_pid);
     putchar('\n');
+    if (st->foreign)
+        printf("  foreign: %s%s\n", st->foreign_why, st->foreign > 1 ? " (and more)" : "");
     for (unsigned i = 0; i < n; i++) {
         obj_stat os;
         stat_object(rows[i].object, &os);
@@ -205,7 +215,11 @@ static json_t *ls_json_name(const shmchop_shm_status *st, const shmchop_shm_name
         tk_json_set(o, "detach", json_boolean(st->detach)) ||
         tk_json_set(o, "postfix", tk_json_str(st->postfix)) ||
         tk_json_set(o, "data_size", st->data ? tk_json_u64(st->data_size) : json_null()) ||
-        tk_json_set(o, "stray_data", json_integer(st->stray_data)))
+        tk_json_set(o, "stray_data", json_integer(st->stray_data)) ||
+        tk_json_set(o, "in_use", json_integer(st->in_use)) ||
+        tk_json_set(o, "user_pid", st->user_pid ? json_integer(st->user_pid) : json_null()) ||
+        tk_json_set(o, "foreign", json_integer(st->foreign)) ||
+        tk_json_set(o, "foreign_why", st->foreign ? tk_json_str(st->foreign_why) : json_null()))
         goto fail;
     if (tk_json_set(o, "objects", objs))
         goto fail_o;

@@ -86,63 +86,6 @@ static int parse_args(int argc, char **argv, image_args *a)
     return shape_validate(&a->shape);
 }
 
-static int write_all(int fd, const unsigned char *p, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/*
- * Write buf to path atomically: into a temporary file beside it, then
- * rename over it, so a reader of path sees the old image or the new one,
- * never half of one. The file gets the usual 0666 & ~umask (mkstemp's
- * 0600 is for the temporary only). Returns 0 or TK_EXIT_USAGE after
- * printing why.
- */
-static int write_atomic(const char *path, const unsigned char *buf, size_t len)
-{
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + sizeof(".XXXXXX"));
-    mode_t mask;
-    int fd, rc;
-
-    if (!tmp) {
-        tk_error("%s: out of memory", path);
-        return TK_EXIT_USAGE;
-    }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".XXXXXX", sizeof(".XXXXXX"));
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        tk_error("%s: cannot create a temporary file beside it: %s", path, strerror(errno));
-        free(tmp);
-        return TK_EXIT_USAGE;
-    }
-    mask = umask(0);
-    umask(mask);
-    rc = fchmod(fd, 0666 & ~mask) ? -errno : 0;
-    if (!rc)
-        rc = write_all(fd, buf, len);
-    if (close(fd) && !rc)
-        rc = -errno;
-    if (!rc && rename(tmp, path))
-        rc = -errno;
-    if (rc) {
-        tk_error("%s: cannot write: %s", path, strerror(-rc));
-        unlink(tmp);
-    }
-    free(tmp);
-    return rc ? TK_EXIT_USAGE : 0;
-}
-
 /* Merge the generators of the shape (R5.2); the image must fit an int32
  * size (R1.3). Returns 0 or TK_EXIT_USAGE after printing why. */
 static int open_mix(const shape *s, mix *m)
@@ -236,7 +179,7 @@ int out_image_main(int argc, char **argv)
     if (!rc)
         rc = build_image(&a.shape, &m, &buf, &len);
     if (!rc) {
-        rc = write_atomic(a.output, buf, len);
+        rc = tk_write_file(a.output, buf, len);
         free(buf);
     }
     if (!rc)

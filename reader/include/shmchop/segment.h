@@ -341,6 +341,16 @@ typedef struct shmchop_shm_status {
                                   block cannot be told from a dead one) */
     uint32_t writer_pid;       /* from the extension block, 0 unknown */
     shmchop_shm_lock_state data_mutex, info_mutex;
+    /* R2.14: a live process other than the caller that maps or holds
+     * open one of the name's objects (readers included): 1 (user_pid is
+     * the first found), 0 none, -1 cannot tell (not allowed to look). */
+    int in_use;
+    uint32_t user_pid;
+    /* R2.12, R2.13: objects at the name's paths that are not what they
+     * should be (another kind of file, another link, another name's
+     * object): ls shows them, gc never touches them. */
+    unsigned foreign;
+    char foreign_why[SHMCHOP_MESSAGE_MAX]; /* the first, naming the object */
 } shmchop_shm_status;
 
 /* Examine name N without creating or changing anything. Returns 0 (also
@@ -362,8 +372,11 @@ typedef void (*shmchop_shm_gc_cb)(const char *object, const char *why, void *arg
  * detach in its info object (so attached readers let go), then unlink its
  * data objects (stray postfixed ones included) and the info object; the
  * mutex objects too when they are not locked by a live holder. A name
- * held by a live writer is left alone (returns 0, removes nothing).
- * *removed (may be NULL) gets the count. Returns 0 or -errno.
+ * held by a live writer is left alone (returns 0, removes nothing). An
+ * object that any live process maps or holds open, or that is not what
+ * its path says (R2.13: another kind of file, a second hard link,
+ * another name's object), is never removed (R2.14). *removed (may be
+ * NULL) gets the count. Returns 0 or -errno.
  */
 SHMCHOP_API int shmchop_shm_gc(const char *name, bool dry_run, shmchop_shm_gc_cb cb, void *arg,
                                unsigned *removed, char *err, size_t errlen);
@@ -376,6 +389,10 @@ SHMCHOP_API int shmchop_shm_gc(const char *name, bool dry_run, shmchop_shm_gc_cb
  */
 SHMCHOP_API int shmchop_shm_break_lock(const char *name, unsigned *broken, char *err,
                                        size_t errlen);
+
+/* "a regular file", "a FIFO", "a directory", "a character device", ...:
+ * the kind of file an st_mode names, for messages (R2.12, R2.17). */
+SHMCHOP_API const char *shmchop_file_kind(unsigned mode);
 
 #ifdef __cplusplus
 }
