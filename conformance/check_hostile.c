@@ -683,6 +683,26 @@ START_TEST(r2_12_gc_and_ls_survive_fifos_and_links_at_every_path)
 }
 END_TEST
 
+/* ---- R6.1: a bad fault names the fault, not options nobody gave ---- */
+
+START_TEST(r6_1_an_impossible_resize_fault_is_one_error_naming_it)
+{
+    char tool[512];
+    th_proc_result res;
+
+    ck_assert_int_eq(th_tool_path(tool, sizeof(tool), "shmchop-out"), 0);
+    const char *argv[] = { tool, "run", "--name", "never", "--frames", "1", "--fault",
+                           "resize:1:1048576:1048576", NULL };
+    ck_assert_int_eq(th_run(argv, NULL, &res), 0);
+    ck_assert_int_eq(res.exit_code, 2);
+    ck_assert_msg(strncmp(res.err, "shmchop-out: --fault resize:1:1048576:1048576: ", 47) == 0,
+                  "%s", res.err);
+    ck_assert_msg(!strstr(res.err, "--chans") && !strstr(res.err, "--length"), "%s", res.err);
+    ck_assert_msg(strstr(res.err, "R1.3"), "%s", res.err);
+    th_proc_result_free(&res);
+}
+END_TEST
+
 static Suite *hostile_suite(void)
 {
     Suite *s = suite_create("hostile");
@@ -698,6 +718,7 @@ static Suite *hostile_suite(void)
     tcase_set_timeout(files, 60);
     tcase_add_test(files, r2_17_image_refuses_to_replace_what_is_not_a_regular_file);
     tcase_add_test(files, r2_18_check_refuses_devices_at_once);
+    tcase_add_test(files, r6_1_an_impossible_resize_fault_is_one_error_naming_it);
     suite_add_tcase(s, files);
     tcase_set_timeout(objects, 60);
     tcase_add_test(objects, r2_12_kind_before_use_never_waits);

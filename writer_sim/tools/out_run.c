@@ -142,10 +142,13 @@ static int check_resizes(const run_args *a)
         s.chans = f->chans;
         if (!a->timeslice)
             s.length = f->length;
-        if (shape_validate(&s))
+        uint64_t bytes = shape_image_bytes(&s);
+        if (bytes > INT32_MAX)
             return tk_usage_error("--fault resize:%" PRIu64 ":%" PRIu32 ":%" PRIu32
-                                  ": that shape cannot be published",
-                                  f->frame, f->chans, f->length);
+                                  ": %" PRIu32 " channels x %" PRIu32 " samples would be %" PRIu64
+                                  " bytes, more than an int32 size allows (%d, R1.3)",
+                                  f->frame, f->chans, f->length, s.chans, s.length, bytes,
+                                  INT32_MAX);
     }
     return 0;
 }
