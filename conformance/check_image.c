@@ -1530,6 +1530,43 @@ START_TEST(builder_zero_channels_with_names_is_valid)
 }
 END_TEST
 
+/* pad_to: the builder pads a smaller image with zeros and its size says
+ * so (bytes past the names are ignored, R1.13); the checksum (R1.16a)
+ * still covers only data and names, so the padded image is valid with a
+ * matching checksum. A smaller pad_to changes nothing; one past int32 is
+ * R1.10's overflow. */
+START_TEST(builder_pad_to_pads_and_sets_size)
+{
+    shmchop_chop c, back;
+    img exact, padded;
+    result r;
+    fill_chop(&c, 2, 4, "a\0b", 4);
+    shmchop_build_opts o = {.names = true, .ext = true, .frame = 9};
+    size_t n = build(&c, &o, &exact);
+    o.pad_to = n + 40;
+    ck_assert_int_eq(shmchop_image_size(&c, &o), (int64_t)(n + 40));
+    ck_assert_uint_eq(build(&c, &o, &padded), n + 40);
+    shmchop_header h;
+    shmchop_header_decode(padded.b, &h);
+    ck_assert_int_eq(h.size, (int32_t)(n + 40));
+    for (size_t i = n; i < n + 40; i++)
+        ck_assert_msg(padded.b[i] == 0, "byte %zu of the padding is %u", i, padded.b[i]);
+    /* Apart from size, the bytes are the exact image's. */
+    ck_assert_mem_eq(padded.b, exact.b, SHMCHOP_OFF_SIZE);
+    ck_assert_mem_eq(padded.b + SHMCHOP_OFF_NUM_CHANS, exact.b + SHMCHOP_OFF_NUM_CHANS,
+                     n - SHMCHOP_OFF_NUM_CHANS);
+    shmchop_chop_init(&back);
+    expect_ok(&padded, &back, &r, NO_WARNINGS, "padded image");
+    ck_assert(r.info.checksum_ok);
+    o.pad_to = n - 1;
+    ck_assert_uint_eq(build(&c, &o, &padded), n);
+    ck_assert_mem_eq(padded.b, exact.b, n);
+    o.pad_to = (size_t)INT32_MAX + 1;
+    ck_assert_int_eq(shmchop_image_size(&c, &o), SHMCHOP_E_OVERFLOW);
+    shmchop_chop_free(&c);
+}
+END_TEST
+
 START_TEST(builder_rejects_bad_layouts)
 {
     shmchop_chop c;
@@ -1749,6 +1786,7 @@ static Suite *image_suite(void)
     TCase *b = tcase_create("builder");
     tcase_add_test(b, builder_default_layout_is_touchdesigner);
     tcase_add_test(b, builder_round_trip);
+    tcase_add_test(b, builder_pad_to_pads_and_sets_size);
     tcase_add_test(b, builder_explicit_offsets_round_trip);
     tcase_add_test(b, builder_zero_channels_with_names_is_valid);
     tcase_add_test(b, builder_rejects_bad_layouts);

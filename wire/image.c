@@ -86,6 +86,16 @@ void shmchop_ext_decode(const void *buf, shmchop_ext *ext)
     ext->heartbeat_ns = shmchop__le64(p + SHMCHOP_OFF_EXT_HEARTBEAT);
 }
 
+bool shmchop__ext_find(const void *buf, size_t len, shmchop_ext *ext)
+{
+    shmchop_ext local, *e = ext ? ext : &local;
+
+    if (len < SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE)
+        return false;
+    shmchop_ext_decode(buf, e);
+    return e->ext_magic == SHMCHOP_EXT_MAGIC;
+}
+
 /* R1.1-R1.3: is this an image of a version we read, and is it all here? */
 static int check_identity(parse_ctx *ctx)
 {
@@ -197,17 +207,17 @@ static bool ext_magic_is_content(const parse_ctx *ctx)
 static void check_ext(parse_ctx *ctx)
 {
     const shmchop_header *h = &ctx->h;
+    shmchop_ext ext;
     uint64_t end;
 
-    if (h->size < SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE ||
-        shmchop__le32(ctx->buf + SHMCHOP_OFF_EXT_MAGIC) != SHMCHOP_EXT_MAGIC)
+    if (!shmchop__ext_find(ctx->buf, (size_t)h->size, &ext))
         return;
     /* Bytes 40..43 inside the data or name area are a peer's samples or
      * names: a sample that happens to read "SMX1" is data, not a bad block,
      * and must not make a valid TouchDesigner image fail --strict. */
     if (ext_magic_is_content(ctx))
         return;
-    shmchop_ext_decode(ctx->buf, &ctx->ext);
+    ctx->ext = ext;
     end = SHMCHOP_EXT_OFFSET + (uint64_t)ctx->ext.ext_size;
     if (ctx->ext.ext_size < SHMCHOP_EXT_SIZE || ctx->ext.ext_size % 8 != 0) {
         WARN(ctx, SHMCHOP_E_EXT_INVALID, "R1.16", "ext_size",

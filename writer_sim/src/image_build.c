@@ -49,6 +49,8 @@ static int plan(const shmchop_chop *chop, const shmchop_build_opts *o, layout *l
     l->size = l->data_off + l->data_bytes;
     if (names && l->name_off + l->name_bytes > l->size)
         l->size = l->name_off + l->name_bytes;
+    if (o->pad_to > l->size)
+        l->size = o->pad_to;
     if (l->size > INT32_MAX)
         return SHMCHOP_E_OVERFLOW;
     return 0;

@@ -136,6 +136,13 @@ typedef struct shmchop_build_opts {
     uint32_t writer_pid;
     uint32_t flags;              /* SHMCHOP_EXT_FLAG_TIMESLICE; the checksum
                                     flag is always set by the builder */
+    size_t pad_to;               /* 0: the exact size. Otherwise an image
+                                    smaller than this is padded with zero
+                                    bytes to pad_to, and its header's size
+                                    says pad_to (bytes past the names are
+                                    ignored, R1.13): a time-sliced writer
+                                    keeps one object size for slices of
+                                    varying length */
 } shmchop_build_opts;
 
 /*
