@@ -49,24 +49,48 @@ report(parse_ctx *ctx, int is_error, int code, const char *rule, const char *fie
     shmchop__diag_add(ctx->diag, is_error, code, rule, field, ctx->object, "%s", text);
 }
 
-static int32_t rd_i32(const unsigned char *p)
+/* Field readers and writers for the TYPE column of SHMCHOP_HEADER_FIELDS. */
+static int32_t rd_I32(const unsigned char *p)
 {
     return (int32_t)shmchop__le32(p);
 }
+
+static float rd_F32(const unsigned char *p)
+{
+    float v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static void wr_I32(unsigned char *p, int32_t v)
+{
+    memcpy(p, &v, sizeof(v));
+}
+
+static void wr_F32(unsigned char *p, float v)
+{
+    memcpy(p, &v, sizeof(v));
+}
+
+/* Nine 4-byte members and nothing else: the struct is the table. */
+_Static_assert(sizeof(shmchop_header) == SHMCHOP_HEADER_SIZE, "one 4-byte member per field");
 
 void shmchop_header_decode(const void *buf, shmchop_header *hdr)
 {
     const unsigned char *p = buf;
 
-    hdr->magic = rd_i32(p + SHMCHOP_OFF_MAGIC);
-    hdr->version = rd_i32(p + SHMCHOP_OFF_VERSION);
-    hdr->size = rd_i32(p + SHMCHOP_OFF_SIZE);
-    hdr->num_chans = rd_i32(p + SHMCHOP_OFF_NUM_CHANS);
-    hdr->length = rd_i32(p + SHMCHOP_OFF_LENGTH);
-    memcpy(&hdr->sample_rate, p + SHMCHOP_OFF_SAMPLE_RATE, sizeof(float));
-    hdr->names_sent = rd_i32(p + SHMCHOP_OFF_NAMES_SENT);
-    hdr->channel_data_offset = rd_i32(p + SHMCHOP_OFF_DATA_OFFSET);
-    hdr->name_data_offset = rd_i32(p + SHMCHOP_OFF_NAME_OFFSET);
+#define DECODE(id, member, name, off, type, rule) hdr->member = rd_##type(p + (off));
+    SHMCHOP_HEADER_FIELDS(DECODE)
+#undef DECODE
+}
+
+void shmchop__header_encode(void *buf, const shmchop_header *hdr)
+{
+    unsigned char *p = buf;
+
+#define ENCODE(id, member, name, off, type, rule) wr_##type(p + (off), hdr->member);
+    SHMCHOP_HEADER_FIELDS(ENCODE)
+#undef ENCODE
 }
 
 void shmchop_ext_decode(const void *buf, shmchop_ext *ext)

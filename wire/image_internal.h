@@ -31,6 +31,10 @@ static inline uint64_t shmchop__le64(const unsigned char *p)
     return v;
 }
 
+/* Write hdr as the 36 header bytes of buf (little-endian): the inverse
+ * of shmchop_header_decode, from the same table. */
+void shmchop__header_encode(void *buf, const shmchop_header *hdr);
+
 /*
  * The extension block of a private image buf[0, len) (SPEC 1.3): true when
  * len reaches past the block and its ext_magic matches; *ext (may be NULL)
