@@ -109,13 +109,24 @@ START_TEST(r6_1_any_value_has_an_answer)
 }
 END_TEST
 
+/* A code and the rule it must map to. */
+typedef struct code_rule {
+    int code;
+    const char *rule;
+} code_rule;
+
+static void expect_rules(const code_rule *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(strcmp(shmchop_err_rule(want[i].code), want[i].rule) == 0,
+                      "err_rule(%s) is '%s', expected '%s'", shmchop_err_name(want[i].code),
+                      shmchop_err_rule(want[i].code), want[i].rule);
+}
+
 /* Every section-1 code maps to its rule; -errno maps to none. */
 START_TEST(r6_1_rules_of_section_1_codes)
 {
-    static const struct {
-        int code;
-        const char *rule;
-    } want[] = {
+    static const code_rule want[] = {
         {SHMCHOP_E_BAD_MAGIC, "R1.1"},        {SHMCHOP_E_BAD_VERSION, "R1.2"},
         {SHMCHOP_E_BAD_SIZE, "R1.3"},         {SHMCHOP_E_TRUNCATED, "R1.3"},
         {SHMCHOP_E_BAD_NUM_CHANS, "R1.4"},    {SHMCHOP_E_BAD_LENGTH, "R1.5"},
@@ -127,10 +138,7 @@ START_TEST(r6_1_rules_of_section_1_codes)
         {SHMCHOP_E_NAME_ILLEGAL, "R1.14"},    {SHMCHOP_E_EXT_INVALID, "R1.16"},
         {SHMCHOP_E_CHECKSUM, "R1.16"},
     };
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        ck_assert_msg(strcmp(shmchop_err_rule(want[i].code), want[i].rule) == 0,
-                      "err_rule(%s) is '%s', expected %s", shmchop_err_name(want[i].code),
-                      shmchop_err_rule(want[i].code), want[i].rule);
+    expect_rules(want, sizeof want / sizeof want[0]);
     ck_assert_str_eq(shmchop_err_rule(-ENOMEM), "");
     ck_assert_str_eq(shmchop_err_rule(0), "");
 }
@@ -140,10 +148,7 @@ END_TEST
  * column moved into the table (R6.1). */
 START_TEST(r6_1_rules_of_section_2_to_4_codes)
 {
-    static const struct {
-        int code;
-        const char *rule;
-    } want[] = {
+    static const code_rule want[] = {
         {SHMCHOP_E_BAD_SHM_NAME, "R2"},       {SHMCHOP_E_NO_WRITER, "R2.5"},
         {SHMCHOP_E_DETACHED, "R2.7"},         {SHMCHOP_E_LOCK_TIMEOUT, "R2.1"},
         {SHMCHOP_E_NAME_IN_USE, "R2.11"},     {SHMCHOP_E_SEGMENT_SHORT, "R2.10"},
@@ -155,10 +160,7 @@ START_TEST(r6_1_rules_of_section_2_to_4_codes)
         {SHMCHOP_E_LIMIT, ""},                {SHMCHOP_E_INACTIVE, ""},
         {SHMCHOP_E_USAGE, ""},
     };
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        ck_assert_msg(strcmp(shmchop_err_rule(want[i].code), want[i].rule) == 0,
-                      "err_rule(%s) is '%s', expected '%s'", shmchop_err_name(want[i].code),
-                      shmchop_err_rule(want[i].code), want[i].rule);
+    expect_rules(want, sizeof want / sizeof want[0]);
 }
 END_TEST
 
