@@ -1613,6 +1613,7 @@ START_TEST(builder_pad_to_pads_and_sets_size)
     shmchop_chop_init(&back);
     expect_ok(&padded, &back, &r, NO_WARNINGS, "padded image");
     ck_assert(r.info.checksum_ok);
+    shmchop_chop_free(&back);
     o.pad_to = n - 1;
     ck_assert_uint_eq(build(&c, &o, &padded), n);
     ck_assert_mem_eq(padded.b, exact.b, n);
