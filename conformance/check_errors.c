@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* R6.1: the error table gives every code a stable value, a name and a message; strerror answers errno too. */
 #include <check.h>
+#include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +13,12 @@
 #include "helpers.h"
 
 /* The table as the tests see it, expanded here independently of error.c. */
-#define XX_ROW(name, msg) {SHMCHOP_E_##name, #name, msg},
+#define XX_ROW(name, msg, rule) {SHMCHOP_E_##name, #name, msg, rule},
 static const struct {
     int code;
     const char *name;
     const char *msg;
+    const char *rule;
 } table[] = {SHMCHOP_ERRNO_MAP(XX_ROW)};
 #undef XX_ROW
 #define TABLE_N (sizeof table / sizeof table[0])
@@ -47,7 +50,7 @@ START_TEST(r6_1_retired_codes_keep_values_stable)
     ck_assert_int_eq(SHMCHOP_E_BAD_TABLE, -1036);
     ck_assert_int_eq(SHMCHOP_E_USAGE, -1038);
     /* A retired code has no rule: nothing returns it. */
-    ck_assert_str_eq(shmchop_err_rule(SHMCHOP_E_RETIRED_BAD_GLOBAL), "");
+    ck_assert_str_eq(shmchop_err_rule(SHMCHOP_E_RETIRED_INACTIVE), "");
     ck_assert_str_eq(shmchop_err_name(SHMCHOP_E_RETIRED_INACTIVE), "RETIRED_INACTIVE");
 }
 END_TEST
@@ -122,13 +125,24 @@ START_TEST(r6_1_any_value_has_an_answer)
 }
 END_TEST
 
+/* A code and the rule it must map to. */
+typedef struct code_rule {
+    int code;
+    const char *rule;
+} code_rule;
+
+static void expect_rules(const code_rule *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(strcmp(shmchop_err_rule(want[i].code), want[i].rule) == 0,
+                      "err_rule(%s) is '%s', expected '%s'", shmchop_err_name(want[i].code),
+                      shmchop_err_rule(want[i].code), want[i].rule);
+}
+
 /* Every section-1 code maps to its rule; -errno maps to none. */
 START_TEST(r6_1_rules_of_section_1_codes)
 {
-    static const struct {
-        int code;
-        const char *rule;
-    } want[] = {
+    static const code_rule want[] = {
         {SHMCHOP_E_BAD_MAGIC, "R1.1"},        {SHMCHOP_E_BAD_VERSION, "R1.2"},
         {SHMCHOP_E_BAD_SIZE, "R1.3"},         {SHMCHOP_E_TRUNCATED, "R1.3"},
         {SHMCHOP_E_BAD_NUM_CHANS, "R1.4"},    {SHMCHOP_E_BAD_LENGTH, "R1.5"},
@@ -140,12 +154,75 @@ START_TEST(r6_1_rules_of_section_1_codes)
         {SHMCHOP_E_NAME_ILLEGAL, "R1.14"},    {SHMCHOP_E_EXT_INVALID, "R1.16"},
         {SHMCHOP_E_CHECKSUM, "R1.16a"},
     };
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        ck_assert_msg(strcmp(shmchop_err_rule(want[i].code), want[i].rule) == 0,
-                      "err_rule(%s) is '%s', expected %s", shmchop_err_name(want[i].code),
-                      shmchop_err_rule(want[i].code), want[i].rule);
+    expect_rules(want, sizeof want / sizeof want[0]);
     ck_assert_str_eq(shmchop_err_rule(-ENOMEM), "");
     ck_assert_str_eq(shmchop_err_rule(0), "");
+}
+END_TEST
+
+/* The codes of sections 2-4 keep the rules they had before the rule
+ * column moved into the table (R6.1). */
+START_TEST(r6_1_rules_of_section_2_to_4_codes)
+{
+    static const code_rule want[] = {
+        {SHMCHOP_E_BAD_SHM_NAME, "R2"},       {SHMCHOP_E_NO_WRITER, "R2.5"},
+        {SHMCHOP_E_DETACHED, "R2.7"},         {SHMCHOP_E_LOCK_TIMEOUT, "R2.1"},
+        {SHMCHOP_E_NAME_IN_USE, "R2.11"},     {SHMCHOP_E_SEGMENT_SHORT, "R2.10"},
+        {SHMCHOP_E_SEGMENT_GONE, "R2.10"},    {SHMCHOP_E_BAD_INFO, "R2.5"},
+        {SHMCHOP_E_NOT_READY, "R2.2"},        {SHMCHOP_E_TORN, "R1.17"},
+        {SHMCHOP_E_UNSAFE_OBJECT, "R2.11"},   {SHMCHOP_E_BAD_GLOBAL, "R3"},
+        {SHMCHOP_E_NO_ENTRY, "R3.1"},         {SHMCHOP_E_RATES_DIFFER, "R4.9"},
+        {SHMCHOP_E_BAD_PATTERN, "R4.12"},     {SHMCHOP_E_BAD_TABLE, "R4.14"},
+        {SHMCHOP_E_LIMIT, ""},                {SHMCHOP_E_RETIRED_INACTIVE, ""},
+        {SHMCHOP_E_USAGE, ""},
+    };
+    expect_rules(want, sizeof want / sizeof want[0]);
+}
+END_TEST
+
+/* A rule cell is "" or "R<section>[.<n>...][a-z]", e.g. "R2", "R1.16" or
+ * "R1.16a" (the SPEC's inserted rules carry a letter). */
+static bool rule_well_formed(const char *r)
+{
+    if (*r == '\0')
+        return true;
+    if (*r++ != 'R' || !isdigit((unsigned char)*r))
+        return false;
+    for (; *r; r++) {
+        if (*r == '.' && isdigit((unsigned char)r[1]))
+            continue;
+        if (*r >= 'a' && *r <= 'z' && r[1] == '\0' && isdigit((unsigned char)r[-1]))
+            continue;
+        if (!isdigit((unsigned char)*r))
+            return false;
+    }
+    return true;
+}
+
+/* R6.1: every code has its name and its rule from the one table (the
+ * rule column of SHMCHOP_ERRNO_MAP), and only the codes no single rule
+ * owns have none. */
+START_TEST(r6_1_every_code_has_name_and_rule_from_the_table)
+{
+    static const int no_rule[] = {SHMCHOP_E_LIMIT, SHMCHOP_E_RETIRED_INACTIVE, SHMCHOP_E_USAGE};
+    size_t without = 0;
+
+    for (size_t i = 0; i < TABLE_N; i++) {
+        const char *rule = shmchop_err_rule(table[i].code);
+        ck_assert_str_eq(shmchop_err_name(table[i].code), table[i].name);
+        ck_assert_ptr_nonnull(rule);
+        ck_assert_str_eq(rule, table[i].rule);
+        ck_assert_msg(rule_well_formed(rule), "%s: rule '%s' is not R<n>[.<n>]", table[i].name,
+                      rule);
+        if (*rule)
+            continue;
+        without++;
+        bool listed = false;
+        for (size_t j = 0; j < sizeof no_rule / sizeof no_rule[0]; j++)
+            listed = listed || no_rule[j] == table[i].code;
+        ck_assert_msg(listed, "%s has no rule", table[i].name);
+    }
+    ck_assert_uint_eq(without, sizeof no_rule / sizeof no_rule[0]);
 }
 END_TEST
 
@@ -174,6 +251,8 @@ static Suite *errors_suite(void)
     tcase_add_test(tc, r6_1_strerror_answers_errno);
     tcase_add_test(tc, r6_1_any_value_has_an_answer);
     tcase_add_test(tc, r6_1_rules_of_section_1_codes);
+    tcase_add_test(tc, r6_1_rules_of_section_2_to_4_codes);
+    tcase_add_test(tc, r6_1_every_code_has_name_and_rule_from_the_table);
     tcase_add_test(tc, r6_1_names_resolve_back_to_codes);
     suite_add_tcase(s, tc);
     return s;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,6 +282,60 @@ static const char *const TXYZ[] = {"tx", "ty", "tz"};
 static const int NO_WARNINGS[] = {0};
 
 /* ---- R1.1 magic --------------------------------------------------------------- */
+
+/* SPEC 1.1: the one table of header fields (SHMCHOP_HEADER_FIELDS) says
+ * what the SPEC's table says, in its order; the decoded struct has one
+ * member per row at the row's position; encode is the inverse of decode. */
+#define HF_ROW(id, member, name, off, type, rule)                              \
+    {SHMCHOP_HF_##id, SHMCHOP_OFF_##id, offsetof(shmchop_header, member), name, off, #type, rule},
+static const struct {
+    unsigned index, off_enum;
+    size_t member_off;
+    const char *name;
+    unsigned off;
+    const char *type, *rule;
+} hf_rows[] = {SHMCHOP_HEADER_FIELDS(HF_ROW)};
+#undef HF_ROW
+
+START_TEST(s1_1_header_table_is_the_spec_table)
+{
+    static const struct {
+        const char *name, *type, *rule;
+    } spec[] = {
+        {"magicNumber", "I32", "R1.1"},      {"version", "I32", "R1.2"},
+        {"size", "I32", "R1.3"},             {"numChans", "I32", "R1.4"},
+        {"length", "I32", "R1.5"},           {"sampleRate", "F32", "R1.6"},
+        {"namesSent", "I32", "R1.7"},        {"channelDataOffset", "I32", "R1.8"},
+        {"nameDataOffset", "I32", "R1.9"},
+    };
+    ck_assert_uint_eq(sizeof hf_rows / sizeof hf_rows[0], SHMCHOP_HF_COUNT);
+    ck_assert_uint_eq(sizeof spec / sizeof spec[0], SHMCHOP_HF_COUNT);
+    for (unsigned i = 0; i < SHMCHOP_HF_COUNT; i++) {
+        ck_assert_uint_eq(hf_rows[i].index, i);
+        ck_assert_uint_eq(hf_rows[i].off, 4 * i);
+        ck_assert_uint_eq(hf_rows[i].off_enum, 4 * i);
+        ck_assert_uint_eq(hf_rows[i].member_off, 4 * i);
+        ck_assert_str_eq(hf_rows[i].name, spec[i].name);
+        ck_assert_str_eq(hf_rows[i].type, spec[i].type);
+        ck_assert_str_eq(hf_rows[i].rule, spec[i].rule);
+    }
+    ck_assert_uint_eq(sizeof(shmchop_header), SHMCHOP_HEADER_SIZE);
+    /* Any 36 bytes (a NaN rate included) decode and encode back unchanged. */
+    uint8_t in[SHMCHOP_HEADER_SIZE], out[SHMCHOP_HEADER_SIZE];
+    uint32_t x = 0x9E3779B9u;
+    for (int round = 0; round < 64; round++) {
+        for (size_t k = 0; k < sizeof in; k++) {
+            x = x * 1664525u + 1013904223u;
+            in[k] = (uint8_t)(x >> 24);
+        }
+        shmchop_header h;
+        shmchop_header_decode(in, &h);
+        memset(out, 0xA5, sizeof out);
+        shmchop__header_encode(out, &h);
+        ck_assert_mem_eq(out, in, sizeof in);
+    }
+}
+END_TEST
 
 START_TEST(r1_1_magic_accepted)
 {
@@ -1522,6 +1577,44 @@ START_TEST(builder_zero_channels_with_names_is_valid)
 }
 END_TEST
 
+/* pad_to: the builder pads a smaller image with zeros and its size says
+ * so (bytes past the names are ignored, R1.13); the checksum (R1.16a)
+ * still covers only data and names, so the padded image is valid with a
+ * matching checksum. A smaller pad_to changes nothing; one past int32 is
+ * R1.10's overflow. */
+START_TEST(builder_pad_to_pads_and_sets_size)
+{
+    shmchop_chop c, back;
+    img exact, padded;
+    result r;
+    fill_chop(&c, 2, 4, "a\0b", 4);
+    shmchop_build_opts o = {.names = true, .ext = true, .frame = 9};
+    size_t n = build(&c, &o, &exact);
+    o.pad_to = n + 40;
+    ck_assert_int_eq(shmchop_image_size(&c, &o), (int64_t)(n + 40));
+    ck_assert_uint_eq(build(&c, &o, &padded), n + 40);
+    shmchop_header h;
+    shmchop_header_decode(padded.b, &h);
+    ck_assert_int_eq(h.size, (int32_t)(n + 40));
+    for (size_t i = n; i < n + 40; i++)
+        ck_assert_msg(padded.b[i] == 0, "byte %zu of the padding is %u", i, padded.b[i]);
+    /* Apart from size, the bytes are the exact image's. */
+    ck_assert_mem_eq(padded.b, exact.b, SHMCHOP_OFF_SIZE);
+    ck_assert_mem_eq(padded.b + SHMCHOP_OFF_NUM_CHANS, exact.b + SHMCHOP_OFF_NUM_CHANS,
+                     n - SHMCHOP_OFF_NUM_CHANS);
+    shmchop_chop_init(&back);
+    expect_ok(&padded, &back, &r, NO_WARNINGS, "padded image");
+    ck_assert(r.info.checksum_ok);
+    shmchop_chop_free(&back);
+    o.pad_to = n - 1;
+    ck_assert_uint_eq(build(&c, &o, &padded), n);
+    ck_assert_mem_eq(padded.b, exact.b, n);
+    o.pad_to = (size_t)INT32_MAX + 1;
+    ck_assert_int_eq(shmchop_image_size(&c, &o), SHMCHOP_E_OVERFLOW);
+    shmchop_chop_free(&c);
+}
+END_TEST
+
 START_TEST(builder_rejects_bad_layouts)
 {
     shmchop_chop c;
@@ -1698,6 +1791,7 @@ static Suite *image_suite(void)
 {
     Suite *s = suite_create("image");
     TCase *hdr = tcase_create("header");
+    tcase_add_test(hdr, s1_1_header_table_is_the_spec_table);
     tcase_add_test(hdr, r1_1_magic_accepted);
     tcase_add_test(hdr, r6_1_diag_add_and_append_count_past_the_kept);
     tcase_add_test(hdr, r1_1_bad_magic);
@@ -1770,6 +1864,7 @@ static Suite *image_suite(void)
     TCase *b = tcase_create("builder");
     tcase_add_test(b, builder_default_layout_is_touchdesigner);
     tcase_add_test(b, builder_round_trip);
+    tcase_add_test(b, builder_pad_to_pads_and_sets_size);
     tcase_add_test(b, builder_explicit_offsets_round_trip);
     tcase_add_test(b, builder_zero_channels_with_names_is_valid);
     tcase_add_test(b, builder_rejects_bad_layouts);

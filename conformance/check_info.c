@@ -3,6 +3,7 @@
 #include "reader_testutil.h"
 
 #include <check.h>
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -60,6 +61,69 @@ START_TEST(s4_7_every_channel_by_name_in_spec_order)
         ck_assert_str_eq(info[i].name, spec_names[i]);
     ck_assert_str_eq(info[SHMCHOP_INFO_LATENCY_MS].name, "latency_ms");
     ck_assert_int_eq(shmchop_reader_get_info(r, "no_such_channel", &v), SHMCHOP_E_USAGE);
+    shmchop_reader_close(r);
+}
+END_TEST
+
+/* The one table (SHMCHOP_INFO_CHANNELS), expanded here on its own. */
+#define INFO_ROW(id, name) {SHMCHOP_INFO_##id, #id, name},
+static const struct {
+    unsigned index;
+    const char *id;
+    const char *name;
+} info_rows[] = {SHMCHOP_INFO_CHANNELS(INFO_ROW)};
+#undef INFO_ROW
+
+/* SPEC 4.7: row i of the table is enum value i and channel i of the
+ * reader, named as the row says and in enum order; each name is its id in
+ * lower case, and found by name at its own index. */
+START_TEST(s4_7_names_come_in_enum_order)
+{
+    shmchop_reader *r = tu_reader("a", false);
+    const shmchop_info_channel *info;
+    unsigned n = shmchop_reader_info(r, &info);
+    size_t rows = sizeof(info_rows) / sizeof(info_rows[0]);
+
+    ck_assert_uint_eq(rows, SHMCHOP_INFO_COUNT);
+    ck_assert_uint_eq(n, rows);
+    for (unsigned i = 0; i < rows; i++) {
+        char lower[64];
+        size_t k;
+        ck_assert_uint_eq(info_rows[i].index, i);
+        ck_assert_str_eq(info[i].name, info_rows[i].name);
+        for (k = 0; info_rows[i].id[k] && k + 1 < sizeof(lower); k++)
+            lower[k] = (char)tolower((unsigned char)info_rows[i].id[k]);
+        lower[k] = '\0';
+        ck_assert_str_eq(info_rows[i].name, lower);
+        for (unsigned j = 0; j < i; j++)
+            ck_assert_str_ne(info[i].name, info[j].name);
+    }
+    shmchop_reader_close(r);
+}
+END_TEST
+
+/* The values found by name are the values at the name's enum index. */
+START_TEST(s4_7_get_info_by_name_reads_the_enum_index)
+{
+    shmchop_reader *r = tu_reader("a", false);
+    const shmchop_info_channel *info;
+    size_t size;
+    void *img = image_at(5, 7, true, false, 3, 1234, T0, &size);
+    double v;
+
+    ck_assert_int_eq(tu_cook1(r, T0, img, size), 0);
+    shmchop_reader_info(r, &info);
+    for (unsigned i = 0; i < SHMCHOP_INFO_COUNT; i++) {
+        ck_assert_int_eq(shmchop_reader_get_info(r, info_rows[i].name, &v), 0);
+        ck_assert_msg(v == info[info_rows[i].index].value ||
+                          (isnan(v) && isnan(info[info_rows[i].index].value)),
+                      "%s: %g by name, %g at index %u", info_rows[i].name, v,
+                      info[info_rows[i].index].value, info_rows[i].index);
+    }
+    ck_assert_double_eq(info[SHMCHOP_INFO_LENGTH].value, 5);
+    ck_assert_double_eq(info[SHMCHOP_INFO_START].value, 7);
+    ck_assert_double_eq(info[SHMCHOP_INFO_WRITER_FRAME].value, 3);
+    free(img);
     shmchop_reader_close(r);
 }
 END_TEST
@@ -269,6 +333,8 @@ static Suite *info_suite(void)
     TCase *tc = tcase_create("s4_7");
 
     tcase_add_test(tc, s4_7_every_channel_by_name_in_spec_order);
+    tcase_add_test(tc, s4_7_names_come_in_enum_order);
+    tcase_add_test(tc, s4_7_get_info_by_name_reads_the_enum_index);
     tcase_add_test(tc, s4_7_values_before_any_cook);
     tcase_add_test(tc, s4_7_chop_and_operator_channels);
     tcase_add_test(tc, s4_7_warnings_and_errors_are_per_cook);

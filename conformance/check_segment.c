@@ -1334,6 +1334,46 @@ START_TEST(r2_10_size_beyond_object_is_short)
 }
 END_TEST
 
+/* R1.17/R5.5: an unlocked write keeps the published seq (a reader's
+ * sequence lock cannot see it coming), whatever seq the image carries;
+ * the rest of the object is the image. store_u32 writes one aligned
+ * word inside the object and refuses anything else. */
+START_TEST(r1_17_unlocked_write_keeps_published_seq)
+{
+    char name[128];
+    sct_img im;
+    shmchop_writer_stats ws;
+    void *base;
+    size_t msize;
+    uint64_t seq, fake = 12345;
+
+    sct_name(name, sizeof(name), "unlocked");
+    sct_img_init(&im);
+    size_t sz = sct_img_counter(&im, 2, 8, 1, true);
+    shmchop_writer *w = sct_writer(name, sz, 0);
+    ck_assert_int_eq(shmchop_writer_publish(w, im.buf, sz), 0);
+    shmchop_writer_get_stats(w, &ws);
+    ck_assert_uint_eq(ws.seq, 2);
+    sct_img_counter(&im, 2, 8, 2, true);
+    memcpy(im.buf + SHMCHOP_OFF_EXT_SEQ, &fake, sizeof(fake));
+    ck_assert_int_eq(shmchop_writer_write_unlocked(w, im.buf, sz), 0);
+    ck_assert_int_eq(shmchop_writer_mapping(w, &base, &msize), 0);
+    memcpy(&seq, (unsigned char *)base + SHMCHOP_OFF_EXT_SEQ, sizeof(seq));
+    ck_assert_uint_eq(seq, 2);
+    ck_assert_mem_eq(base, im.buf, SHMCHOP_OFF_EXT_SEQ);
+    ck_assert_mem_eq((unsigned char *)base + SHMCHOP_OFF_EXT_SEQ + 8,
+                     im.buf + SHMCHOP_OFF_EXT_SEQ + 8, sz - SHMCHOP_OFF_EXT_SEQ - 8);
+    ck_assert_int_eq(shmchop_writer_store_u32(w, SHMCHOP_OFF_VERSION, 2u), 0);
+    ck_assert_int_eq(((const unsigned char *)base)[SHMCHOP_OFF_VERSION], 2);
+    ck_assert_int_eq(shmchop_writer_store_u32(w, sz - 2, 0), SHMCHOP_E_USAGE);
+    ck_assert_int_eq(shmchop_writer_store_u32(w, 6, 0), SHMCHOP_E_USAGE);
+    ck_assert_int_eq(shmchop_writer_store_u32(w, sz, 0), SHMCHOP_E_USAGE);
+    shmchop_writer_close(w);
+    sct_img_free(&im);
+    sct_cleanup(name);
+}
+END_TEST
+
 /* R2.1/R2.9: a writer holding the data lock (live) makes a mutex-path
  * read fail with LOCK_TIMEOUT naming it, bounded; the seq-lock path is not
  * blocked by the mutex at all. */
@@ -1652,6 +1692,7 @@ static Suite *segment_suite(void)
     tcase_add_test(tc, r2_10_truncate_under_reader);
     tcase_add_test(tc, r2_10_unlink_under_reader);
     tcase_add_test(tc, r2_10_size_beyond_object_is_short);
+    tcase_add_test(tc, r1_17_unlocked_write_keeps_published_seq);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("final");

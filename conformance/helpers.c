@@ -486,7 +486,7 @@ int th_kill_reap(pid_t pid)
 
 /* ---- the manifest ---------------------------------------------------------- */
 
-#define TH_XX_NAME(name, msg) {#name, SHMCHOP_E_##name},
+#define TH_XX_NAME(name, msg, rule) {#name, SHMCHOP_E_##name},
 static const struct {
     const char *name;
     int code;

@@ -49,24 +49,48 @@ report(parse_ctx *ctx, int is_error, int code, const char *rule, const char *fie
     shmchop__diag_add(ctx->diag, is_error, code, rule, field, ctx->object, "%s", text);
 }
 
-static int32_t rd_i32(const unsigned char *p)
+/* Field readers and writers for the TYPE column of SHMCHOP_HEADER_FIELDS. */
+static int32_t rd_I32(const unsigned char *p)
 {
     return (int32_t)shmchop__le32(p);
 }
+
+static float rd_F32(const unsigned char *p)
+{
+    float v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static void wr_I32(unsigned char *p, int32_t v)
+{
+    memcpy(p, &v, sizeof(v));
+}
+
+static void wr_F32(unsigned char *p, float v)
+{
+    memcpy(p, &v, sizeof(v));
+}
+
+/* Nine 4-byte members and nothing else: the struct is the table. */
+_Static_assert(sizeof(shmchop_header) == SHMCHOP_HEADER_SIZE, "one 4-byte member per field");
 
 void shmchop_header_decode(const void *buf, shmchop_header *hdr)
 {
     const unsigned char *p = buf;
 
-    hdr->magic = rd_i32(p + SHMCHOP_OFF_MAGIC);
-    hdr->version = rd_i32(p + SHMCHOP_OFF_VERSION);
-    hdr->size = rd_i32(p + SHMCHOP_OFF_SIZE);
-    hdr->num_chans = rd_i32(p + SHMCHOP_OFF_NUM_CHANS);
-    hdr->length = rd_i32(p + SHMCHOP_OFF_LENGTH);
-    memcpy(&hdr->sample_rate, p + SHMCHOP_OFF_SAMPLE_RATE, sizeof(float));
-    hdr->names_sent = rd_i32(p + SHMCHOP_OFF_NAMES_SENT);
-    hdr->channel_data_offset = rd_i32(p + SHMCHOP_OFF_DATA_OFFSET);
-    hdr->name_data_offset = rd_i32(p + SHMCHOP_OFF_NAME_OFFSET);
+#define DECODE(id, member, name, off, type, rule) hdr->member = rd_##type(p + (off));
+    SHMCHOP_HEADER_FIELDS(DECODE)
+#undef DECODE
+}
+
+void shmchop__header_encode(void *buf, const shmchop_header *hdr)
+{
+    unsigned char *p = buf;
+
+#define ENCODE(id, member, name, off, type, rule) wr_##type(p + (off), hdr->member);
+    SHMCHOP_HEADER_FIELDS(ENCODE)
+#undef ENCODE
 }
 
 void shmchop_ext_decode(const void *buf, shmchop_ext *ext)
@@ -84,6 +108,16 @@ void shmchop_ext_decode(const void *buf, shmchop_ext *ext)
     ext->checksum = shmchop__le32(p + SHMCHOP_OFF_EXT_CHECKSUM);
     ext->reserved = shmchop__le32(p + SHMCHOP_OFF_EXT_RESERVED);
     ext->heartbeat_ns = shmchop__le64(p + SHMCHOP_OFF_EXT_HEARTBEAT);
+}
+
+bool shmchop__ext_find(const void *buf, size_t len, shmchop_ext *ext)
+{
+    shmchop_ext local, *e = ext ? ext : &local;
+
+    if (len < SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE)
+        return false;
+    shmchop_ext_decode(buf, e);
+    return e->ext_magic == SHMCHOP_EXT_MAGIC;
 }
 
 /* R1.1-R1.3: is this an image of a version we read, and is it all here? */
@@ -197,17 +231,17 @@ static bool ext_magic_is_content(const parse_ctx *ctx)
 static void check_ext(parse_ctx *ctx)
 {
     const shmchop_header *h = &ctx->h;
+    shmchop_ext ext;
     uint64_t end;
 
-    if (h->size < SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE ||
-        shmchop__le32(ctx->buf + SHMCHOP_OFF_EXT_MAGIC) != SHMCHOP_EXT_MAGIC)
+    if (!shmchop__ext_find(ctx->buf, (size_t)h->size, &ext))
         return;
     /* Bytes 40..43 inside the data or name area are a peer's samples or
      * names: a sample that happens to read "SMX1" is data, not a bad block,
      * and must not make a valid TouchDesigner image fail --strict. */
     if (ext_magic_is_content(ctx))
         return;
-    shmchop_ext_decode(ctx->buf, &ctx->ext);
+    ctx->ext = ext;
     end = SHMCHOP_EXT_OFFSET + (uint64_t)ctx->ext.ext_size;
     if (ctx->ext.ext_size < SHMCHOP_EXT_SIZE || ctx->ext.ext_size % 8 != 0) {
         WARN(ctx, SHMCHOP_E_EXT_INVALID, "R1.16", "ext_size",

@@ -31,6 +31,18 @@ static inline uint64_t shmchop__le64(const unsigned char *p)
     return v;
 }
 
+/* Write hdr as the 36 header bytes of buf (little-endian): the inverse
+ * of shmchop_header_decode, from the same table. */
+void shmchop__header_encode(void *buf, const shmchop_header *hdr);
+
+/*
+ * The extension block of a private image buf[0, len) (SPEC 1.3): true when
+ * len reaches past the block and its ext_magic matches; *ext (may be NULL)
+ * gets the block decoded by shmchop_ext_decode, the one decoder. Says
+ * nothing about ext_size or overlaps (the parser checks those, R1.16).
+ */
+bool shmchop__ext_find(const void *buf, size_t len, shmchop_ext *ext);
+
 /* Whether byte c may stand in a channel name (R1.14). */
 static inline int shmchop__name_byte_ok(unsigned char c)
 {

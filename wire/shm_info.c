@@ -2,8 +2,9 @@
 /* The info object: create, open, fields, and the OFD lock marking a live writer (R2.4-R2.8, R2.11). */
 #include "shm_info.h"
 
+#include "image_internal.h"
+#include "shm_access.h"
 #include "shm_util.h"
-#include "sigbus_guard.h"
 
 #include <shmchop/image.h>
 
@@ -147,40 +148,45 @@ void shmchop__info_read(const shmchop__info *in, shmchop__info_view *v)
     const struct shmchop__info_obj *o = in->obj;
 
     /* Field by field, each once: the view is what gets validated. */
-    v->magic = o->magic;
-    v->version = o->version;
-    v->supported = *(const volatile unsigned char *)&o->supported != 0;
+    v->magic = shmchop__shm_load_i32(&o->magic);
+    v->version = shmchop__shm_load_i32(&o->version);
+    v->supported = shmchop__shm_load_bool(&o->supported);
     memcpy(v->postfix_raw, o->postfix, sizeof(v->postfix_raw));
-    v->detach = *(const volatile unsigned char *)&o->detach != 0;
+    v->detach = shmchop__shm_load_bool(&o->detach);
 }
 
 void shmchop__info_init_fields(shmchop__info *in)
 {
     struct shmchop__info_obj *o = in->obj;
 
-    o->version = SHMCHOP_INFO_VERSION;
-    o->supported = false;
+    shmchop__shm_store_i32(&o->version, SHMCHOP_INFO_VERSION);
+    shmchop__shm_store_bool(&o->supported, false);
     memset(o->postfix, 0, sizeof(o->postfix));
-    o->detach = false;
-    o->magic = SHMCHOP_INFO_MAGIC;
+    shmchop__shm_store_bool(&o->detach, false);
+    /* Last, with release: whoever sees the magic sees the fields above. */
+    shmchop__shm_store_i32_release(&o->magic, SHMCHOP_INFO_MAGIC);
 }
 
-struct ext_pid_ctx {
-    const unsigned char *base;
-    uint32_t magic, pid;
-};
-
-static void ext_pid_copy(void *arg)
+void shmchop__info_set_supported(shmchop__info *in)
 {
-    struct ext_pid_ctx *c = arg;
+    shmchop__shm_store_bool(&in->obj->supported, true);
+}
 
-    c->magic = __atomic_load_n((const uint32_t *)(c->base + SHMCHOP_OFF_EXT_MAGIC), __ATOMIC_RELAXED);
-    c->pid = __atomic_load_n((const uint32_t *)(c->base + SHMCHOP_OFF_EXT_PID), __ATOMIC_RELAXED);
+void shmchop__info_set_detach(shmchop__info *in)
+{
+    shmchop__shm_store_bool(&in->obj->detach, true);
+}
+
+void shmchop__info_set_postfix(shmchop__info *in, const char postfix[SHMCHOP_POSTFIX_SIZE])
+{
+    memcpy(in->obj->postfix, postfix, SHMCHOP_POSTFIX_SIZE);
 }
 
 int shmchop__data_ext_pid(const char *data_name, uint32_t *pid, uint64_t *size)
 {
-    struct ext_pid_ctx c = { 0 };
+    const size_t head = SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE;
+    unsigned char copy[SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE];
+    shmchop_ext ext;
     struct stat sb;
     int fd, rc;
 
@@ -190,20 +196,21 @@ int shmchop__data_ext_pid(const char *data_name, uint32_t *pid, uint64_t *size)
     if (rc != 0)
         return rc;
     *size = (uint64_t)sb.st_size;
-    if (!S_ISREG(sb.st_mode) || sb.st_size < SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE) {
+    if (!S_ISREG(sb.st_mode) || sb.st_size < (off_t)head) {
         close(fd);
         return 0;
     }
-    void *p = mmap(NULL, SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+    void *p = mmap(NULL, head, PROT_READ, MAP_SHARED, fd, 0);
     close(fd);
     if (p == MAP_FAILED)
         return -errno;
-    c.base = p;
+    /* Copied out guarded, then decoded from the copy; without the data
+     * mutex, so a torn pid only makes one liveness answer wrong. */
     if ((rc = shmchop__sigbus_install()) == 0 &&
-        shmchop__guarded(p, SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE, ext_pid_copy, &c) == 0 &&
-        c.magic == SHMCHOP_EXT_MAGIC)
-        *pid = c.pid;
-    munmap(p, SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE);
+        shmchop__guarded_memcpy(copy, p, head, p, head) == 0 &&
+        shmchop__ext_find(copy, head, &ext))
+        *pid = ext.writer_pid;
+    munmap(p, head);
     return rc;
 }
 

@@ -58,9 +58,13 @@ int shmchop__info_open(shmchop__info *in, const char *name, bool checks, bool st
 
 void shmchop__info_close(shmchop__info *in);
 
-/* Copy the fields out / set them; the caller holds the info mutex. */
+/* Copy the fields out / set them; the caller holds the info mutex (the
+ * accesses go through shm_access.h). init_fields writes the magic last. */
 void shmchop__info_read(const shmchop__info *in, shmchop__info_view *v);
 void shmchop__info_init_fields(shmchop__info *in);
+void shmchop__info_set_supported(shmchop__info *in);
+void shmchop__info_set_detach(shmchop__info *in);
+void shmchop__info_set_postfix(shmchop__info *in, const char postfix[SHMCHOP_POSTFIX_SIZE]);
 
 /* 1 when another open file description holds the writer's OFD lock on
  * fd (a live writer of this project), 0 when not, -errno on failure. */

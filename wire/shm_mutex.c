@@ -2,6 +2,7 @@
 /* The shared mutex object: create/open race, bounded R2.1 lock, dead-holder repair (R2.1-R2.3c). */
 #include "shm_mutex.h"
 
+#include "shm_access.h"
 #include "shm_util.h"
 
 #include <errno.h>
@@ -63,12 +64,38 @@ static uint64_t backoff_next(uint64_t step)
     return step >= 500000u ? 1000000u : step * 2;
 }
 
+/*
+ * `locked` and the holder fields, through shm_access.h. Every access is
+ * made holding the inner mutex, which orders them: relaxed accessors.
+ */
+static bool locked_get(const struct shmchop__mutex_obj *o)
+{
+    return shmchop__shm_load_bool(&o->c.locked);
+}
+
+static void locked_set(struct shmchop__mutex_obj *o, bool v)
+{
+    shmchop__shm_store_bool(&o->c.locked, v);
+}
+
+static void holder_get(const struct shmchop__mutex_obj *o, uint32_t *pid, uint64_t *start)
+{
+    *pid = shmchop__shm_load_u32(&o->holder_pid);
+    *start = shmchop__shm_load_u64(&o->holder_start);
+}
+
+static void holder_set(struct shmchop__mutex_obj *o, uint32_t pid, uint64_t start)
+{
+    shmchop__shm_store_u32(&o->holder_pid, pid);
+    shmchop__shm_store_u64(&o->holder_start, start);
+}
+
 static void mutex_init_obj(struct shmchop__mutex_obj *o)
 {
     pthread_mutexattr_t ma;
     pthread_condattr_t ca;
 
-    o->creator_pid = shmchop__self_pid();
+    shmchop__shm_store_u32(&o->creator_pid, shmchop__self_pid());
     pthread_mutexattr_init(&ma);
     pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
     pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
@@ -78,10 +105,10 @@ static void mutex_init_obj(struct shmchop__mutex_obj *o)
     pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
     pthread_cond_init(&o->c.cond, &ca);
     pthread_condattr_destroy(&ca);
-    o->c.locked = false;
-    o->holder_pid = 0;
-    o->holder_start = 0;
-    __atomic_store_n(&o->init_magic, SHMCHOP__MUTEX_READY, __ATOMIC_RELEASE);
+    locked_set(o, false);
+    holder_set(o, 0, 0);
+    /* Release: whoever acquires the magic sees the initialised object. */
+    shmchop__shm_store_u32_release(&o->init_magic, SHMCHOP__MUTEX_READY);
 }
 
 /* We won the O_EXCL race: size, map and initialise; on failure unlink what
@@ -138,12 +165,12 @@ static int attach_obj(shmchop__mutex *m, int fd, uint64_t deadline, char *err, s
     m->obj = p;
     if (!m->ours)
         return 0;
-    while (__atomic_load_n(&m->obj->init_magic, __ATOMIC_ACQUIRE) != SHMCHOP__MUTEX_READY) {
-        uint32_t creator = __atomic_load_n(&m->obj->creator_pid, __ATOMIC_RELAXED);
+    while (shmchop__shm_load_u32_acquire(&m->obj->init_magic) != SHMCHOP__MUTEX_READY) {
+        uint32_t creator = shmchop__shm_load_u32(&m->obj->creator_pid);
         /* The creator may have finished and exited since the load above:
          * only a dead creator AND a still missing magic mean half-made. */
         if (creator != 0 && shmchop__pid_alive(creator, 0) == 0 &&
-            __atomic_load_n(&m->obj->init_magic, __ATOMIC_ACQUIRE) != SHMCHOP__MUTEX_READY) {
+            shmchop__shm_load_u32_acquire(&m->obj->init_magic) != SHMCHOP__MUTEX_READY) {
             shmchop__errf(err, errlen, "%s: left half-made by dead pid %u (gc removes it)",
                           m->name, creator);
             goto not_ready;
@@ -221,12 +248,15 @@ void shmchop__mutex_close(shmchop__mutex *m)
 static void repair_owner_dead(shmchop__mutex *m, shmchop__lock_stats *ls)
 {
     struct shmchop__mutex_obj *o = m->obj;
+    uint32_t pid = 0;
+    uint64_t start = 0;
 
-    if (o->c.locked && m->ours && o->holder_pid != 0 &&
-        shmchop__pid_alive(o->holder_pid, o->holder_start) == 0) {
-        o->c.locked = false;
-        o->holder_pid = 0;
-        o->holder_start = 0;
+    /* The holder fields exist only in our 128-byte objects. */
+    if (locked_get(o) && m->ours)
+        holder_get(o, &pid, &start);
+    if (pid != 0 && shmchop__pid_alive(pid, start) == 0) {
+        locked_set(o, false);
+        holder_set(o, 0, 0);
         if (ls)
             ls->breaks++;
     }
@@ -272,11 +302,9 @@ static void set_held(shmchop__mutex *m)
 
     /* Holder first, then `locked`: a crash in between leaves the lock
      * free with stale holder fields, which the next locker overwrites. */
-    if (m->ours) {
-        o->holder_pid = shmchop__self_pid();
-        o->holder_start = shmchop__self_start();
-    }
-    o->c.locked = true;
+    if (m->ours)
+        holder_set(o, shmchop__self_pid(), shmchop__self_start());
+    locked_set(o, true);
     m->held = true;
 }
 
@@ -285,10 +313,13 @@ static void set_held(shmchop__mutex *m)
 static bool break_if_same(shmchop__mutex *m, uint32_t pid, uint64_t start)
 {
     struct shmchop__mutex_obj *o = m->obj;
+    uint32_t now_pid;
+    uint64_t now_start;
 
-    if (!o->c.locked)
+    if (!locked_get(o))
         return false;
-    if (o->holder_pid != pid || o->holder_start != start)
+    holder_get(o, &now_pid, &now_start);
+    if (now_pid != pid || now_start != start)
         return false;
     set_held(m);
     return true;
@@ -306,13 +337,15 @@ static int try_take(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stats 
 
     if (rc != 0)
         return rc;
-    if (!m->obj->c.locked) {
+    if (!locked_get(m->obj)) {
         set_held(m);
         inner_unlock(m);
         return 0;
     }
-    *pid = m->ours ? m->obj->holder_pid : 0;
-    *start = m->ours ? m->obj->holder_start : 0;
+    *pid = 0;
+    *start = 0;
+    if (m->ours)
+        holder_get(m->obj, pid, start);
     inner_unlock(m);
     return 1;
 }
@@ -401,12 +434,10 @@ int shmchop__mutex_unlock(shmchop__mutex *m, char *err, size_t errlen)
         return rc;
     /* If `gc --break-lock` took the lock from us meanwhile, it is not ours
      * to clear any more. The peer's objects cannot tell: clear it. */
-    if (!m->ours || o->holder_pid == shmchop__self_pid()) {
-        o->c.locked = false;
-        if (m->ours) {
-            o->holder_pid = 0;
-            o->holder_start = 0;
-        }
+    if (!m->ours || shmchop__shm_load_u32(&o->holder_pid) == shmchop__self_pid()) {
+        locked_set(o, false);
+        if (m->ours)
+            holder_set(o, 0, 0);
     }
     /* A compatible peer may sleep on cond (we never do, R2.3c). With no
      * waiter glibc returns at once, without a system call. */
@@ -426,7 +457,7 @@ int shmchop__mutex_peek(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_st
     rc = inner_lock(m, timeout_ms, ls, err, errlen);
     if (rc != 0)
         return rc;
-    if (m->obj->c.locked) {
+    if (locked_get(m->obj)) {
         inner_unlock(m);
         return 0;
     }
@@ -452,12 +483,10 @@ void shmchop__mutex_state(shmchop__mutex *m, unsigned timeout_ms, shmchop_shm_lo
         st->locked = true; /* the inner mutex is stuck: report as held */
         return;
     }
-    st->locked = m->obj->c.locked;
+    st->locked = locked_get(m->obj);
     uint64_t start = 0;
-    if (m->ours && st->locked) {
-        st->holder_pid = m->obj->holder_pid;
-        start = m->obj->holder_start;
-    }
+    if (m->ours && st->locked)
+        holder_get(m->obj, &st->holder_pid, &start);
     inner_unlock(m);
     if (st->holder_pid != 0)
         st->holder_alive = shmchop__pid_alive(st->holder_pid, start);
@@ -472,12 +501,10 @@ int shmchop__mutex_force_unlock(shmchop__mutex *m, unsigned timeout_ms, bool *wa
     rc = inner_lock(m, timeout_ms ? timeout_ms : SHMCHOP__LOCK_TIMEOUT_MS, NULL, err, errlen);
     if (rc != 0)
         return rc;
-    *was_locked = m->obj->c.locked;
-    m->obj->c.locked = false;
-    if (m->ours) {
-        m->obj->holder_pid = 0;
-        m->obj->holder_start = 0;
-    }
+    *was_locked = locked_get(m->obj);
+    locked_set(m->obj, false);
+    if (m->ours)
+        holder_set(m->obj, 0, 0);
     pthread_cond_signal(&m->obj->c.cond);
     inner_unlock(m);
     return 0;

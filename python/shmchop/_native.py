@@ -161,6 +161,7 @@ class BuildOpts(ctypes.Structure):
         ("heartbeat_ns", c_uint64),
         ("writer_pid", c_uint32),
         ("flags", c_uint32),
+        ("pad_to", ctypes.c_size_t),
     ]
 
 

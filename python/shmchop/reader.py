@@ -200,8 +200,12 @@ class Reader:
 
     def close(self):
         """Release the reader. The memory of views still alive is kept
-        until they are gone; shared memory is never unlinked."""
+        until they are gone; shared memory is never unlinked. The reader's
+        own reference to its latest output goes too, so a closed reader
+        whose views nobody holds unmaps its segment at once (and `gc`,
+        which never removes what a live process maps, R2.14, can clean up)."""
         self._handle = None
+        self._output = None
 
     def __enter__(self):
         return self

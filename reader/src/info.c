@@ -4,41 +4,10 @@
 
 #include <string.h>
 
-/* In the order of enum shmchop_info_index (SPEC 4.7's order). */
-static const char *const info_names[SHMCHOP_INFO_COUNT] = {
-    [SHMCHOP_INFO_START] = "start",
-    [SHMCHOP_INFO_LENGTH] = "length",
-    [SHMCHOP_INFO_SAMPLE_RATE] = "sample_rate",
-    [SHMCHOP_INFO_NUM_CHANNELS] = "num_channels",
-    [SHMCHOP_INFO_TIME_SLICE] = "time_slice",
-    [SHMCHOP_INFO_EXPORT_SERNUM] = "export_sernum",
-    [SHMCHOP_INFO_TOTAL_COOKS] = "total_cooks",
-    [SHMCHOP_INFO_COOK_TIME] = "cook_time",
-    [SHMCHOP_INFO_COOK_FRAME] = "cook_frame",
-    [SHMCHOP_INFO_COOK_ABS_FRAME] = "cook_abs_frame",
-    [SHMCHOP_INFO_COOK_START_TIME] = "cook_start_time",
-    [SHMCHOP_INFO_COOK_END_TIME] = "cook_end_time",
-    [SHMCHOP_INFO_COOKED_THIS_FRAME] = "cooked_this_frame",
-    [SHMCHOP_INFO_WARNINGS] = "warnings",
-    [SHMCHOP_INFO_ERRORS] = "errors",
-    [SHMCHOP_INFO_WRITER_FRAME] = "writer_frame",
-    [SHMCHOP_INFO_FRAMES_MISSED] = "frames_missed",
-    [SHMCHOP_INFO_WRITTEN_TOTAL] = "written_total",
-    [SHMCHOP_INFO_DELIVERED_TOTAL] = "delivered_total",
-    [SHMCHOP_INFO_OUTPUT_TOTAL] = "output_total",
-    [SHMCHOP_INFO_QUEUE_LENGTH] = "queue_length",
-    [SHMCHOP_INFO_QUEUE_ADVANCED_TOTAL] = "queue_advanced_total",
-    [SHMCHOP_INFO_QUEUE_RETARDED_TOTAL] = "queue_retarded_total",
-    [SHMCHOP_INFO_DROPPED_TOTAL] = "dropped_total",
-    [SHMCHOP_INFO_SLICE_CLIPPED_TOTAL] = "slice_clipped_total",
-    [SHMCHOP_INFO_TORN_RETRIES_TOTAL] = "torn_retries_total",
-    [SHMCHOP_INFO_LOCK_WAIT_MS] = "lock_wait_ms",
-    [SHMCHOP_INFO_LOCK_BREAKS_TOTAL] = "lock_breaks_total",
-    [SHMCHOP_INFO_REATTACH_TOTAL] = "reattach_total",
-    [SHMCHOP_INFO_WRITER_ALIVE] = "writer_alive",
-    [SHMCHOP_INFO_STALE_MS] = "stale_ms",
-    [SHMCHOP_INFO_LATENCY_MS] = "latency_ms",
-};
+/* From the one table in reader.h: index i is SHMCHOP_INFO_<ID> of row i. */
+#define INFO_NAME(id, name) [SHMCHOP_INFO_##id] = name,
+static const char *const info_names[SHMCHOP_INFO_COUNT] = { SHMCHOP_INFO_CHANNELS(INFO_NAME) };
+#undef INFO_NAME
 
 /* Milliseconds from `then` to `now`, never negative (a clock from the
  * future, hostile or skewed, reads as 0). */

@@ -3,10 +3,10 @@
 #include <shmchop/segment.h>
 
 #include "image_internal.h"
+#include "shm_access.h"
 #include "shm_info.h"
 #include "shm_mutex.h"
 #include "shm_util.h"
-#include "sigbus_guard.h"
 
 #include <shmchop/image.h>
 
@@ -27,46 +27,10 @@
 #endif
 
 /*
- * Why the lock-free copy is safe (R1.17), in the manner of LMDB's notes.
- *
- * The writer (segment_writer.c) does, for each publish, holding the data
- * mutex:
- *     W1  seq = s+1            relaxed store (odd: "changing")
- *     W2  fence(release)
- *     W3  store the image bytes (everything but seq)
- *     W4  seq = s+2            release store
- * The reader does, without any lock:
- *     R1  s1 = seq             acquire load; retry if odd
- *     R2  load the image bytes into a private buffer
- *     R3  fence(acquire)
- *     R4  s2 = seq             relaxed load; accept the copy iff s1 == s2
- *
- * Claim: an accepted copy equals the image of one publish.
- * - R1 reads W4 of publish k (even s1): by release/acquire every W3 store
- *   of publish k happens-before R2, so R2 sees publish k's bytes or later
- *   ones; never earlier ones.
- * - If any load in R2 saw a byte stored by a later publish k+1 (its W3),
- *   then W2 of k+1 (the release fence after W1) pairs with R3 (the
- *   acquire fence after that load): W1 of k+1 happens-before R4, so R4
- *   reads s+1 or later, s2 != s1, and the copy is dropped.
- * So an accepted copy saw exactly publish k. The image loads in R2 race
- * with W3 in the C11 sense (plain memcpy, not atomics); that is the
- * usual seqlock compromise (Linux, Boehm's "Can seqlocks get along with
- * programming language memory models?"): memcpy is an opaque call the
- * compiler cannot move across the fences, the hardware loads are plain
- * loads, and a torn value is never used because the copy is discarded.
- * The copy is also guarded against SIGBUS (R2.10), and it is private,
- * so validation afterwards reads each field once from stable memory (R2.9).
- *
- * seq is a naturally aligned uint64 at offset 48 of a page-aligned
- * mapping, so the __atomic loads and stores on it are single instructions.
- * After seq_retries failures the reader takes the data mutex instead,
- * so a writer that never stops changing the image cannot starve it.
+ * The lock-free copy is the reader half of the sequence lock (R1.17);
+ * the protocol and the argument for it are in shm_access.h. After
+ * seq_retries failures the reader takes the data mutex instead.
  */
-
-/* The data object is mapped read-only: the 8-byte atomic loads of seq must
- * be plain loads, not a locked read-modify-write (which would fault). */
-_Static_assert(__atomic_always_lock_free(sizeof(uint64_t), 0), "lock-free 64-bit atomics");
 
 struct shmchop_segment {
     char name[SHMCHOP_SHM_NAME_MAX + 1];
@@ -252,7 +216,7 @@ static int attach_locked(shmchop_segment *seg, shmchop_segment_status *st)
                       SHMCHOP_INFO_VERSION);
         return SHMCHOP_E_BAD_INFO;
     }
-    seg->info.obj->supported = true;
+    shmchop__info_set_supported(&seg->info);
     if (v.detach) {
         shmchop__errf(SERR(seg), "%s: writer detached", seg->info.name);
         return SHMCHOP_E_DETACHED;
@@ -341,7 +305,7 @@ static int check_info(shmchop_segment *seg, shmchop_segment_status *st, bool *mo
     /* A peer restarted on the same info object clears supported: say
      * again that we follow postfixes. */
     if (v.magic == SHMCHOP_INFO_MAGIC && !v.supported)
-        seg->info.obj->supported = true;
+        shmchop__info_set_supported(&seg->info);
     if (peeked)
         shmchop__mutex_peek_end(&seg->info_mx);
     else
@@ -394,7 +358,7 @@ struct copy_ctx {
     unsigned char *dst;
     size_t n;          /* bytes copied */
     int32_t size_field;
-    uint64_t s1, s2;
+    uint64_t s1;
     enum copy_state state;
 };
 
@@ -415,33 +379,29 @@ static size_t copy_len(int32_t size, size_t map, bool *short_)
 static void seq_copy_fn(void *arg)
 {
     struct copy_ctx *c = arg;
-    const uint64_t *seqp = (const uint64_t *)(c->src + SHMCHOP_OFF_EXT_SEQ);
     const size_t head = SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE;
     bool short_;
 
     /* Without the block, offset 48 is somebody's data, not a seq: leave
      * at once for the mutex (the copy re-checks the magic below). */
-    if (__atomic_load_n((const uint32_t *)(c->src + SHMCHOP_OFF_EXT_MAGIC), __ATOMIC_RELAXED) !=
-        SHMCHOP_EXT_MAGIC) {
+    if (shmchop__img_load_u32(c->src, SHMCHOP_OFF_EXT_MAGIC) != SHMCHOP_EXT_MAGIC) {
         c->state = C_NOEXT;
         return;
     }
-    c->s1 = __atomic_load_n(seqp, __ATOMIC_ACQUIRE); /* R1 */
+    c->s1 = shmchop__seq_read_begin(c->src);
     if (c->s1 & 1) {
         c->state = C_ODD;
         return;
     }
     memcpy(c->dst, c->src, head); /* R2, first part */
     c->size_field = (int32_t)shmchop__le32(c->dst + SHMCHOP_OFF_SIZE);
-    if (shmchop__le32(c->dst + SHMCHOP_OFF_EXT_MAGIC) != SHMCHOP_EXT_MAGIC || c->size_field < (int32_t)head) {
+    if (!shmchop__ext_find(c->dst, head, NULL) || c->size_field < (int32_t)head) {
         c->state = C_NOEXT;
         return;
     }
     c->n = copy_len(c->size_field, c->map, &short_);
     memcpy(c->dst + head, c->src + head, c->n - head); /* R2, the rest */
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);            /* R3 */
-    c->s2 = __atomic_load_n(seqp, __ATOMIC_RELAXED);   /* R4 */
-    if (c->s1 != c->s2) {
+    if (shmchop__seq_read_retry(c->src, c->s1)) {
         c->state = C_CHANGED;
         return;
     }
@@ -515,7 +475,8 @@ static int copy_locked(shmchop_segment *seg, struct copy_ctx *c, shmchop_segment
     return rc != 0 ? gone(seg) : 0;
 }
 
-static int copy_out(shmchop_segment *seg, void *buf, size_t *len, shmchop_segment_status *st)
+static int copy_out(shmchop_segment *seg, void *buf, size_t *len, shmchop_ext *ext,
+                    shmchop_segment_status *st)
 {
     struct copy_ctx c = { .src = seg->data, .map = seg->map_size, .dst = buf };
     int rc = 1;
@@ -533,10 +494,8 @@ static int copy_out(shmchop_segment *seg, void *buf, size_t *len, shmchop_segmen
                       seg->names.data, c.size_field, seg->map_size);
         return SHMCHOP_E_SEGMENT_SHORT;
     }
-    const unsigned char *d = buf;
-    st->has_ext = c.n >= SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE &&
-                  shmchop__le32(d + SHMCHOP_OFF_EXT_MAGIC) == SHMCHOP_EXT_MAGIC;
-    st->seq = st->has_ext ? shmchop__le64(d + SHMCHOP_OFF_EXT_SEQ) : 0;
+    st->has_ext = shmchop__ext_find(buf, c.n, ext);
+    st->seq = st->has_ext ? ext->seq : 0;
     if (st->has_ext && !st->seqlock && (st->seq & 1)) {
         /* Under the mutex, yet mid-change: the writer died while writing
          * (its lock was broken) or writes without the lock. */
@@ -550,7 +509,7 @@ static int copy_out(shmchop_segment *seg, void *buf, size_t *len, shmchop_segmen
 
 /* R2.7b: liveness from the block's pid and heartbeat; kill(pid, 0) at most
  * every probe_interval_ms, or at once when the pid changes. */
-static void update_alive(shmchop_segment *seg, const unsigned char *d, uint64_t now,
+static void update_alive(shmchop_segment *seg, const shmchop_ext *ext, uint64_t now,
                          shmchop_segment_status *st)
 {
     if (!st->has_ext) {
@@ -558,8 +517,8 @@ static void update_alive(shmchop_segment *seg, const unsigned char *d, uint64_t 
         seg->stats.writer_pid = 0;
         return;
     }
-    uint32_t pid = shmchop__le32(d + SHMCHOP_OFF_EXT_PID);
-    uint64_t hb = shmchop__le64(d + SHMCHOP_OFF_EXT_HEARTBEAT);
+    uint32_t pid = ext->writer_pid;
+    uint64_t hb = ext->heartbeat_ns;
     if (pid != seg->probe_pid || now >= seg->next_pid_probe_ns) {
         seg->probe_alive = shmchop__pid_alive(pid, 0);
         seg->probe_pid = pid;
@@ -625,6 +584,7 @@ static int do_read(shmchop_segment *seg, void *buf, size_t cap, size_t *len,
                    shmchop_segment_status *st)
 {
     uint64_t now = shmchop__now_ns();
+    shmchop_ext ext = { 0 };
     int rc;
 
     *len = 0;
@@ -637,9 +597,9 @@ static int do_read(shmchop_segment *seg, void *buf, size_t cap, size_t *len,
         return -ENOBUFS;
     }
     if (rc == 0)
-        rc = copy_out(seg, buf, len, st);
+        rc = copy_out(seg, buf, len, &ext, st);
     if (rc == 0) {
-        update_alive(seg, buf, now, st);
+        update_alive(seg, &ext, now, st);
         return 0;
     }
     if (rc == SHMCHOP_E_NO_WRITER || rc == SHMCHOP_E_DETACHED)

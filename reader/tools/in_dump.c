@@ -187,25 +187,33 @@ static void print_sample(FILE *f, float v)
 
 /* ---- JSON ---- */
 
+/* One header field as JSON, by its TYPE column: int32 or float32. */
+static json_t *json_I32(int32_t v)
+{
+    return json_integer(v);
+}
+
+static json_t *json_F32(float v)
+{
+    return tk_json_num(v);
+}
+
+/* The header's fields, named and ordered by SHMCHOP_HEADER_FIELDS. */
 static json_t *json_header(const shmchop_header *h)
 {
     json_t *o = json_object();
 
     if (!o)
         return NULL;
-    if (tk_json_set(o, "magicNumber", json_integer(h->magic)) ||
-        tk_json_set(o, "version", json_integer(h->version)) ||
-        tk_json_set(o, "size", json_integer(h->size)) ||
-        tk_json_set(o, "numChans", json_integer(h->num_chans)) ||
-        tk_json_set(o, "length", json_integer(h->length)) ||
-        tk_json_set(o, "sampleRate", tk_json_num(h->sample_rate)) ||
-        tk_json_set(o, "namesSent", json_integer(h->names_sent)) ||
-        tk_json_set(o, "channelDataOffset", json_integer(h->channel_data_offset)) ||
-        tk_json_set(o, "nameDataOffset", json_integer(h->name_data_offset))) {
-        json_decref(o);
-        return NULL;
-    }
+#define FIELD(id, member, name, off, type, rule)                               \
+    if (tk_json_set(o, name, json_##type(h->member)))                          \
+        goto fail;
+    SHMCHOP_HEADER_FIELDS(FIELD)
+#undef FIELD
     return o;
+fail:
+    json_decref(o);
+    return NULL;
 }
 
 static json_t *json_ext(const shmchop_image_info *info)
@@ -350,6 +358,21 @@ static int dump_csv(const shmchop_chop *chop, const shmchop_diag *d)
 
 /* ---- text ---- */
 
+/* One header field as text, by its TYPE column; the magic in hex. */
+static void text_I32(const char *sep, const char *name, int32_t v, bool hex)
+{
+    if (hex)
+        printf("%s%s 0x%08" PRIX32, sep, name, (uint32_t)v);
+    else
+        printf("%s%s %" PRId32, sep, name, v);
+}
+
+static void text_F32(const char *sep, const char *name, float v, bool hex)
+{
+    (void)hex;
+    printf("%s%s %.9g", sep, name, (double)v);
+}
+
 static void text_header(const char *object, const shmchop_image_info *info)
 {
     const shmchop_header *h = &info->header;
@@ -357,12 +380,12 @@ static void text_header(const char *object, const shmchop_image_info *info)
 
     tk_printable(shown, sizeof(shown), object);
     printf("image %s\n", shown);
-    printf("header: magicNumber 0x%08" PRIX32 ", version %" PRId32 ", size %" PRId32
-           ", numChans %" PRId32 ", length %" PRId32 ", sampleRate %.9g, namesSent %" PRId32
-           ", channelDataOffset %" PRId32 ", nameDataOffset %" PRId32 "\n",
-           (uint32_t)h->magic, h->version, h->size, h->num_chans, h->length,
-           (double)h->sample_rate, h->names_sent, h->channel_data_offset,
-           h->name_data_offset);
+    fputs("header:", stdout);
+#define FIELD(id, member, name, off, type, rule)                               \
+    text_##type((off) == 0 ? " " : ", ", name, h->member, (off) == SHMCHOP_OFF_MAGIC);
+    SHMCHOP_HEADER_FIELDS(FIELD)
+#undef FIELD
+    putchar('\n');
     if (!info->has_ext) {
         printf("ext: none\n");
         return;

@@ -3,6 +3,8 @@
 #include "segment_fault.h"
 
 #include "segment_writer_internal.h"
+#include "image_internal.h"
+#include "shm_access.h"
 #include "shm_util.h"
 
 #include <shmchop/image.h>
@@ -29,6 +31,17 @@ int shmchop_writer_mapping(shmchop_writer *w, void **base, size_t *size)
     return w->data ? 0 : -ENOENT;
 }
 
+int shmchop_writer_store_u32(shmchop_writer *w, size_t offset, uint32_t bits)
+{
+    if (!w->data || offset % 4 != 0 || offset + 4 > w->obj_size || offset + 4 > w->map_size) {
+        shmchop__errf(WERR(w), "%s: no 4-byte word at offset %zu of a %zu-byte object",
+                      w->names.data, offset, w->obj_size);
+        return SHMCHOP_E_USAGE;
+    }
+    shmchop__img_store_u32(w->data, offset, bits);
+    return 0;
+}
+
 int shmchop_writer_write_unlocked(shmchop_writer *w, const void *image, size_t size)
 {
     if (size != w->obj_size || size > w->map_size) {
@@ -36,7 +49,15 @@ int shmchop_writer_write_unlocked(shmchop_writer *w, const void *image, size_t s
                       w->names.data, size, w->obj_size);
         return SHMCHOP_E_USAGE;
     }
-    memcpy(w->data, image, size);
+    if (!shmchop__ext_find(image, size, NULL)) {
+        memcpy(w->data, image, size);
+        return 0;
+    }
+    /* No sequence lock, and the published seq stays: a reader's sequence
+     * lock cannot see this write coming, only the content can tell (R5.3
+     * counter). */
+    shmchop__image_copy_but_seq(w->data, image, size);
+    shmchop__seq_store(w->data, w->seq);
     return 0;
 }
 

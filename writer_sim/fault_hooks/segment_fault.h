@@ -27,8 +27,17 @@ int shmchop_writer_unlock(shmchop_writer *w);
  * [0, stats.data_size). */
 int shmchop_writer_mapping(shmchop_writer *w, void **base, size_t *size);
 
+/* Overwrite the 4-byte word at `offset` of the data object in place
+ * (corrupt: a header field), through shm_access.h; the caller holds the
+ * data lock, the sequence lock is left alone. SHMCHOP_E_USAGE when the
+ * word is misaligned or does not lie inside both the object and the
+ * mapping (after a truncate). */
+int shmchop_writer_store_u32(shmchop_writer *w, size_t offset, uint32_t bits);
+
 /* Copy an image of the current object size in without the lock and
- * without the sequence lock ("write without the lock"). */
+ * without the sequence lock ("write without the lock"). With the
+ * extension block, the object's seq word keeps the published seq, so a
+ * reader's sequence lock cannot see the write coming. */
 int shmchop_writer_write_unlocked(shmchop_writer *w, const void *image, size_t size);
 
 /* ftruncate the data object to new_size (readers that touch the lost

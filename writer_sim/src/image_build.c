@@ -49,6 +49,8 @@ static int plan(const shmchop_chop *chop, const shmchop_build_opts *o, layout *l
     l->size = l->data_off + l->data_bytes;
     if (names && l->name_off + l->name_bytes > l->size)
         l->size = l->name_off + l->name_bytes;
+    if (o->pad_to > l->size)
+        l->size = o->pad_to;
     if (l->size > INT32_MAX)
         return SHMCHOP_E_OVERFLOW;
     return 0;
@@ -74,17 +76,19 @@ static void wr64(unsigned char *p, uint64_t v)
 
 static void write_header(unsigned char *p, const shmchop_chop *chop, const layout *l)
 {
-    float rate = (float)chop->rate;
+    const shmchop_header h = {
+        .magic = SHMCHOP_MAGIC,
+        .version = SHMCHOP_VERSION,
+        .size = (int32_t)l->size,
+        .num_chans = (int32_t)chop->num_chans,
+        .length = (int32_t)chop->length,
+        .sample_rate = (float)chop->rate,
+        .names_sent = l->names_sent,
+        .channel_data_offset = (int32_t)l->data_off,
+        .name_data_offset = (int32_t)(l->names_sent ? l->name_off : 0),
+    };
 
-    wr32(p + SHMCHOP_OFF_MAGIC, SHMCHOP_MAGIC);
-    wr32(p + SHMCHOP_OFF_VERSION, SHMCHOP_VERSION);
-    wr32(p + SHMCHOP_OFF_SIZE, (uint32_t)l->size);
-    wr32(p + SHMCHOP_OFF_NUM_CHANS, chop->num_chans);
-    wr32(p + SHMCHOP_OFF_LENGTH, chop->length);
-    memcpy(p + SHMCHOP_OFF_SAMPLE_RATE, &rate, sizeof(rate));
-    wr32(p + SHMCHOP_OFF_NAMES_SENT, (uint32_t)l->names_sent);
-    wr32(p + SHMCHOP_OFF_DATA_OFFSET, (uint32_t)l->data_off);
-    wr32(p + SHMCHOP_OFF_NAME_OFFSET, (uint32_t)(l->names_sent ? l->name_off : 0));
+    shmchop__header_encode(p, &h);
 }
 
 /* The extension block (SPEC 1.3), its checksum computed over the image. */

@@ -3,8 +3,9 @@
 #include <shmchop/segment.h>
 
 #include "segment_writer_internal.h"
+#include "image_internal.h"
+#include "shm_access.h"
 #include "shm_util.h"
-#include "sigbus_guard.h"
 
 #include <shmchop/image.h>
 
@@ -18,31 +19,12 @@
 #include <unistd.h>
 
 /*
- * The sequence lock, writer half (R1.17). The reader half and the
- * argument for the pair are in segment_reader.c.
- *
- *   seq = s + 1        relaxed store: odd, "changing"
- *   release fence      no store below may become visible before the odd seq
- *   copy the image     (every byte but seq itself)
- *   seq = s + 2        release store: all the image's stores are visible
- *                      to whoever acquires this even value
- *
- * The writer also holds the data mutex (R2.1) around all of it, for
- * readers that do not use the sequence lock (the compatible peer).
+ * Every change of a mapped image that carries the extension block is the
+ * writer half of the sequence lock (R1.17): shmchop__seq_write_begin,
+ * the bytes, shmchop__seq_write_end; shm_access.h gives the protocol and
+ * the argument. The writer also holds the data mutex (R2.1) around it,
+ * for readers that do not use the sequence lock (the compatible peer).
  */
-
-
-
-
-static bool image_has_ext(const void *image, size_t size)
-{
-    uint32_t magic;
-
-    if (size < SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE)
-        return false;
-    memcpy(&magic, (const unsigned char *)image + SHMCHOP_OFF_EXT_MAGIC, sizeof(magic));
-    return magic == SHMCHOP_EXT_MAGIC;
-}
 
 int shmchop__writer_check_size(shmchop_writer *w, size_t size)
 {
@@ -128,28 +110,9 @@ static void copy_in(shmchop_writer *w, unsigned char *dst, const unsigned char *
         memcpy(dst, src, size);
         return;
     }
-    uint64_t *seqp = (uint64_t *)(dst + SHMCHOP_OFF_EXT_SEQ);
-    uint64_t s = w->seq;
-    __atomic_store_n(seqp, s + 1, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    memcpy(dst, src, SHMCHOP_OFF_EXT_SEQ);
-    memcpy(dst + SHMCHOP_OFF_EXT_SEQ + 8, src + SHMCHOP_OFF_EXT_SEQ + 8,
-           size - SHMCHOP_OFF_EXT_SEQ - 8);
-    __atomic_store_n(seqp, s + 2, __ATOMIC_RELEASE);
-    w->seq = s + 2;
-}
-
-struct old_copy {
-    unsigned char *dst;
-    const unsigned char *src;
-    size_t n;
-};
-
-static void old_copy_fn(void *arg)
-{
-    struct old_copy *c = arg;
-
-    memcpy(c->dst, c->src, c->n);
+    shmchop__seq_write_begin(dst, w->seq);
+    shmchop__image_copy_but_seq(dst, src, size);
+    w->seq = shmchop__seq_write_end(dst, w->seq);
 }
 
 /* Fill a new object: the image, or (image NULL) the old bytes, guarded
@@ -161,15 +124,14 @@ static void fill_new(shmchop_writer *w, unsigned char *dst, size_t size, const v
         memcpy(dst, image, size);
     } else if (w->data) {
         size_t n = w->obj_size < w->map_size ? w->obj_size : w->map_size;
-        struct old_copy c = { dst, w->data, n < size ? n : size };
-        if (shmchop__guarded(w->data, w->map_size, old_copy_fn, &c) != 0)
+        if (shmchop__guarded_memcpy(dst, w->data, n < size ? n : size, w->data, w->map_size) != 0)
             memset(dst, 0, size);
     }
     /* Nobody sees the new object before its postfix is published (or its
-     * name exists), so plain stores do; the seq still moves on by 2. */
+     * name exists): no sequence lock, but the seq still moves on by 2. */
     if (ext) {
         w->seq += 2;
-        memcpy(dst + SHMCHOP_OFF_EXT_SEQ, &w->seq, sizeof(w->seq));
+        shmchop__seq_store(dst, w->seq);
     }
 }
 
@@ -216,7 +178,7 @@ int shmchop__writer_resize_to(shmchop_writer *w, const void *image, size_t size,
     }
     fill_new(w, map, size, image, ext);
     if (v.supported)
-        memcpy(w->info.obj->postfix, pf, SHMCHOP_POSTFIX_SIZE);
+        shmchop__info_set_postfix(&w->info, pf);
     unlock_mx(w, &w->info_mx);
     /* Readers now follow the postfix; the old object may go. */
     if (v.supported && !w->data_unlinked)
@@ -271,7 +233,7 @@ static int take_over(shmchop_writer *w)
     /* Dead: tell readers still mapping the old info to let go (R2.7a),
      * then remove the leftovers as the dead writer's close would have. */
     if (old.obj)
-        old.obj->detach = true;
+        shmchop__info_set_detach(&old);
     shmchop__info_close(&old);
     shm_unlink(on.data);
     shm_unlink(w->names.info);
@@ -379,7 +341,7 @@ int shmchop_writer_publish(shmchop_writer *w, const void *image, size_t size)
 
     if ((rc = shmchop__writer_check_size(w, size)) != 0)
         return rc;
-    ext = image_has_ext(image, size);
+    ext = shmchop__ext_find(image, size, NULL);
     if (size != w->obj_size) {
         if ((rc = shmchop__writer_resize_to(w, image, size, ext)) != 0)
             return rc;
@@ -403,13 +365,9 @@ int shmchop_writer_heartbeat(shmchop_writer *w, uint64_t now_ns)
         return 0;
     if ((rc = shmchop__writer_lock(w, &w->data_mx, 0)) != 0)
         return rc;
-    uint64_t *seqp = (uint64_t *)(w->data + SHMCHOP_OFF_EXT_SEQ);
-    uint64_t *hb = (uint64_t *)(w->data + SHMCHOP_OFF_EXT_HEARTBEAT);
-    __atomic_store_n(seqp, w->seq + 1, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    __atomic_store_n(hb, now_ns, __ATOMIC_RELAXED);
-    __atomic_store_n(seqp, w->seq + 2, __ATOMIC_RELEASE);
-    w->seq += 2;
+    shmchop__seq_write_begin(w->data, w->seq);
+    shmchop__img_store_u64(w->data, SHMCHOP_OFF_EXT_HEARTBEAT, now_ns);
+    w->seq = shmchop__seq_write_end(w->data, w->seq);
     unlock_mx(w, &w->data_mx);
     return 0;
 }
@@ -433,7 +391,7 @@ int shmchop_writer_close(shmchop_writer *w)
      * store is the best a leaving writer can do for its readers. */
     rc = shmchop__writer_lock(w, &w->info_mx, 0);
     if (w->info.obj)
-        w->info.obj->detach = true;
+        shmchop__info_set_detach(&w->info);
     if (rc == 0)
         unlock_mx(w, &w->info_mx);
     else

@@ -13,19 +13,27 @@
 #include <shmchop/chop.h>
 #include <shmchop/image.h>
 
-/* The default corrupt values: each one breaks the rule named beside it,
- * so a reader has one specific finding to report. */
-const out_field out_fields[] = {
-    { "magicNumber", SHMCHOP_OFF_MAGIC, false, 0x0BADF00Du, "R1.1" },
-    { "version", SHMCHOP_OFF_VERSION, false, 2u, "R1.2" },
-    { "size", SHMCHOP_OFF_SIZE, false, 0x7FFFFFFFu, "R1.3" },
-    { "numChans", SHMCHOP_OFF_NUM_CHANS, false, 0xFFFFFFFFu, "R1.4" }, /* -1 */
-    { "length", SHMCHOP_OFF_LENGTH, false, 0xFFFFFFFFu, "R1.5" },     /* -1 */
-    { "sampleRate", SHMCHOP_OFF_SAMPLE_RATE, true, 0x00000000u, "R1.6" }, /* 0.0f */
-    { "namesSent", SHMCHOP_OFF_NAMES_SENT, false, 2u, "R1.7" },       /* a warning */
-    { "channelDataOffset", SHMCHOP_OFF_DATA_OFFSET, false, 38u, "R1.8" },
-    { "nameDataOffset", SHMCHOP_OFF_NAME_OFFSET, false, 0x7FFFFFF0u, "R1.9" },
-};
+/* The default corrupt values, one per field of SHMCHOP_HEADER_FIELDS (a
+ * field without one does not compile): each breaks the field's rule, so
+ * a reader has one specific finding to report. */
+#define DEFAULT_BITS_MAGIC 0x0BADF00Du
+#define DEFAULT_BITS_VERSION 2u
+#define DEFAULT_BITS_SIZE 0x7FFFFFFFu
+#define DEFAULT_BITS_NUM_CHANS 0xFFFFFFFFu   /* -1 */
+#define DEFAULT_BITS_LENGTH 0xFFFFFFFFu      /* -1 */
+#define DEFAULT_BITS_SAMPLE_RATE 0x00000000u /* 0.0f */
+#define DEFAULT_BITS_NAMES_SENT 2u           /* a warning */
+#define DEFAULT_BITS_DATA_OFFSET 38u
+#define DEFAULT_BITS_NAME_OFFSET 0x7FFFFFF0u
+
+#define IS_FLOAT_I32 false
+#define IS_FLOAT_F32 true
+
+/* Name, offset, type and rule from the one table in image.h. */
+#define OUT_FIELD(id, member, name, off, type, rule)                           \
+    { name, off, IS_FLOAT_##type, DEFAULT_BITS_##id, rule },
+const out_field out_fields[] = { SHMCHOP_HEADER_FIELDS(OUT_FIELD) };
+#undef OUT_FIELD
 const size_t out_fields_count = sizeof(out_fields) / sizeof(out_fields[0]);
 
 static const char *const kind_names[] = {

@@ -395,19 +395,12 @@ static int build_frame(run_state *st, uint64_t frame, uint64_t t, uint64_t now_n
     o.heartbeat_ns = now_ns;
     o.writer_pid = st->pid;
     o.flags = st->a->timeslice ? SHMCHOP_EXT_FLAG_TIMESLICE : 0;
+    if (st->a->timeslice)
+        o.pad_to = (size_t)image_bytes(st, st->slice_cap);
     rc = shmchop_image_build(st->img, st->img_cap, &st->chop, &o, &written);
     if (rc)
         return rc;
     *size = written;
-    if (st->a->timeslice) {
-        size_t padded = (size_t)image_bytes(st, st->slice_cap);
-        int32_t sz = (int32_t)padded;
-        if (padded > written) {
-            memset(st->img + written, 0, padded - written);
-            memcpy(st->img + SHMCHOP_OFF_SIZE, &sz, sizeof(sz));
-            *size = padded;
-        }
-    }
     return 0;
 }
 
@@ -457,21 +450,13 @@ static void fault_die_locked(run_state *st, const out_fault *f)
  * the corrupt image as a stable one and must reject it itself). */
 static void fault_corrupt(run_state *st, const out_fault *f)
 {
-    shmchop_writer_stats ws;
-    void *base;
-    size_t msize;
     int rc = shmchop_writer_lock(st->w, 0);
 
     if (rc) {
         fault_note(st, f, shmchop_writer_errmsg(st->w));
         return;
     }
-    shmchop_writer_get_stats(st->w, &ws);
-    rc = shmchop_writer_mapping(st->w, &base, &msize);
-    if (!rc && f->field->offset + 4u <= ws.data_size && f->field->offset + 4u <= msize)
-        __atomic_store_n((uint32_t *)((unsigned char *)base + f->field->offset), f->bits,
-                         __ATOMIC_RELEASE);
-    else
+    if (shmchop_writer_store_u32(st->w, f->field->offset, f->bits) != 0)
         fault_note(st, f, "the data object is too small to hold the field");
     if (shmchop_writer_unlock(st->w))
         fault_note(st, f, shmchop_writer_errmsg(st->w));
@@ -620,12 +605,9 @@ static void publish(run_state *st, uint64_t t, uint64_t frame, bool unlocked)
     if (rc)
         goto check;
     if (unlocked) {
-        /* Keep the published seq: a reader's sequence lock cannot see this
-         * write coming, only the content can tell (R5.3 counter). */
-        shmchop_writer_stats ws;
-        shmchop_writer_get_stats(st->w, &ws);
-        if (st->sh.ext)
-            memcpy(st->img + SHMCHOP_OFF_EXT_SEQ, &ws.seq, sizeof(ws.seq));
+        /* The writer keeps the published seq: a reader's sequence lock
+         * cannot see this write coming, only the content can tell (R5.3
+         * counter). */
         rc = shmchop_writer_write_unlocked(st->w, st->img, size);
         if (rc) /* the object has another size: publish the frame properly */
             rc = shmchop_writer_publish(st->w, st->img, size);

@@ -27,18 +27,41 @@ extern "C" {
  */
 #define SHMCHOP_MAX_CHANS (1u << 20)
 
-/* The 36-byte header, decoded (R1.1-R1.9). */
+/*
+ * The 36-byte header (SPEC 1.1), the one table of its fields: one row per
+ * field, X(ID, member, "name", offset, TYPE, "rule"), in header order.
+ * TYPE is I32 (int32) or F32 (float32), both little-endian; "name" is the
+ * SPEC's spelling, which `dump`, `check` and the `corrupt` fault use; the
+ * rule is the one that constrains the field. The struct below, the
+ * SHMCHOP_OFF_* offsets, SHMCHOP_HF_* indices, the decoder, the encoder,
+ * `dump` and the `corrupt` fault are all expanded from it.
+ */
+#define SHMCHOP_HEADER_FIELDS(X)                                               \
+    X(MAGIC, magic, "magicNumber", 0, I32, "R1.1")                             \
+    X(VERSION, version, "version", 4, I32, "R1.2")                             \
+    X(SIZE, size, "size", 8, I32, "R1.3")                                      \
+    X(NUM_CHANS, num_chans, "numChans", 12, I32, "R1.4")                       \
+    X(LENGTH, length, "length", 16, I32, "R1.5")                               \
+    X(SAMPLE_RATE, sample_rate, "sampleRate", 20, F32, "R1.6")                 \
+    X(NAMES_SENT, names_sent, "namesSent", 24, I32, "R1.7")                    \
+    X(DATA_OFFSET, channel_data_offset, "channelDataOffset", 28, I32, "R1.8")  \
+    X(NAME_OFFSET, name_data_offset, "nameDataOffset", 32, I32, "R1.9")
+
+/* The C type of a TYPE column. */
+#define SHMCHOP__HF_CTYPE_I32 int32_t
+#define SHMCHOP__HF_CTYPE_F32 float
+
+/* The header, decoded (R1.1-R1.9): one member per row, in header order. */
+#define SHMCHOP__HF_MEMBER(id, member, name, off, type, rule) SHMCHOP__HF_CTYPE_##type member;
 typedef struct shmchop_header {
-    int32_t magic;
-    int32_t version;
-    int32_t size;
-    int32_t num_chans;
-    int32_t length;
-    float sample_rate;
-    int32_t names_sent;
-    int32_t channel_data_offset;
-    int32_t name_data_offset;
+    SHMCHOP_HEADER_FIELDS(SHMCHOP__HF_MEMBER)
 } shmchop_header;
+#undef SHMCHOP__HF_MEMBER
+
+/* Index of each field in the table: SHMCHOP_HF_MAGIC = 0, ... */
+#define SHMCHOP__HF_INDEX(id, member, name, off, type, rule) SHMCHOP_HF_##id,
+enum shmchop_header_field_index { SHMCHOP_HEADER_FIELDS(SHMCHOP__HF_INDEX) SHMCHOP_HF_COUNT };
+#undef SHMCHOP__HF_INDEX
 
 /* The extension block at offset 40 (R1.16-R1.17), decoded. */
 typedef struct shmchop_ext {
@@ -56,16 +79,9 @@ typedef struct shmchop_ext {
 } shmchop_ext;
 
 /* Byte offsets of the header and extension fields. */
+#define SHMCHOP__HF_OFF(id, member, name, off, type, rule) SHMCHOP_OFF_##id = off,
 enum {
-    SHMCHOP_OFF_MAGIC = 0,
-    SHMCHOP_OFF_VERSION = 4,
-    SHMCHOP_OFF_SIZE = 8,
-    SHMCHOP_OFF_NUM_CHANS = 12,
-    SHMCHOP_OFF_LENGTH = 16,
-    SHMCHOP_OFF_SAMPLE_RATE = 20,
-    SHMCHOP_OFF_NAMES_SENT = 24,
-    SHMCHOP_OFF_DATA_OFFSET = 28,
-    SHMCHOP_OFF_NAME_OFFSET = 32,
+    SHMCHOP_HEADER_FIELDS(SHMCHOP__HF_OFF)
     SHMCHOP_OFF_EXT_MAGIC = 40,
     SHMCHOP_OFF_EXT_SIZE = 44,
     SHMCHOP_OFF_EXT_SEQ = 48,
@@ -78,6 +94,7 @@ enum {
     SHMCHOP_OFF_EXT_RESERVED = 92,
     SHMCHOP_OFF_EXT_HEARTBEAT = 96,
 };
+#undef SHMCHOP__HF_OFF
 
 /* Decode the header from the first 36 bytes of buf (little-endian). */
 SHMCHOP_API void shmchop_header_decode(const void *buf, shmchop_header *hdr);
@@ -136,6 +153,13 @@ typedef struct shmchop_build_opts {
     uint32_t writer_pid;
     uint32_t flags;              /* SHMCHOP_EXT_FLAG_TIMESLICE; the checksum
                                     flag is always set by the builder */
+    size_t pad_to;               /* 0: the exact size. Otherwise an image
+                                    smaller than this is padded with zero
+                                    bytes to pad_to, and its header's size
+                                    says pad_to (bytes past the names are
+                                    ignored, R1.13): a time-sliced writer
+                                    keeps one object size for slices of
+                                    varying length */
 } shmchop_build_opts;
 
 /*

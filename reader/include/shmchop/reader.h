@@ -196,54 +196,68 @@ typedef struct shmchop_info_channel {
 } shmchop_info_channel;
 
 /*
- * The table, in this fixed order (the order of SPEC 4.7); the enum gives
- * each channel's index. Values describe the latest cook; "-1" marks a
+ * The table, in this fixed order (the order of SPEC 4.7): one row per
+ * channel, X(ID, "name"), gives the enum below (SHMCHOP_INFO_<ID> is the
+ * channel's index) and the names shmchop_reader_info() reports, so the
+ * two cannot drift apart. Values describe the latest cook; "-1" marks a
  * value that is not known (see each one).
  */
-enum shmchop_info_index {
-    /* CHOP: the current output */
-    SHMCHOP_INFO_START,           /* output start (at sample_rate) */
-    SHMCHOP_INFO_LENGTH,
-    SHMCHOP_INFO_SAMPLE_RATE,
-    SHMCHOP_INFO_NUM_CHANNELS,
-    SHMCHOP_INFO_TIME_SLICE,      /* parameter timeslice, 0/1 */
-    SHMCHOP_INFO_EXPORT_SERNUM,   /* changes of the export binding set (R4.14) */
-    /* operator */
-    SHMCHOP_INFO_TOTAL_COOKS,     /* cook calls, failed and inactive ones included */
-    SHMCHOP_INFO_COOK_TIME,       /* ms this cook took (CLOCK_MONOTONIC) */
-    SHMCHOP_INFO_COOK_FRAME,      /* frame f on the reader's timeline (R4.4) */
-    SHMCHOP_INFO_COOK_ABS_FRAME,  /* floor(now_ns * fps / 1e9): frame on the
-                                     clock's own axis, comparable across readers */
-    SHMCHOP_INFO_COOK_START_TIME, /* ms from the start of frame f to now_ns */
-    SHMCHOP_INFO_COOK_END_TIME,   /* cook_start_time + cook_time */
-    SHMCHOP_INFO_COOKED_THIS_FRAME, /* 1: this cook read and produced output;
-                                       0: a repeat time-sliced cook in a frame
-                                       already cooked, inactive, or failed */
-    SHMCHOP_INFO_WARNINGS,        /* warnings found by this cook */
-    SHMCHOP_INFO_ERRORS,          /* errors found by this cook (>= 1 when it failed) */
-    /* stream (summed over sources unless said otherwise) */
-    SHMCHOP_INFO_WRITER_FRAME,    /* the first source's writer frame (block), else -1 */
-    SHMCHOP_INFO_FRAMES_MISSED,   /* writer frames never seen (block only) */
-    SHMCHOP_INFO_WRITTEN_TOTAL,   /* R4.7, time slicing only */
-    SHMCHOP_INFO_DELIVERED_TOTAL,
-    SHMCHOP_INFO_OUTPUT_TOTAL,
-    SHMCHOP_INFO_QUEUE_LENGTH,
-    SHMCHOP_INFO_QUEUE_ADVANCED_TOTAL,
-    SHMCHOP_INFO_QUEUE_RETARDED_TOTAL,
-    SHMCHOP_INFO_DROPPED_TOTAL,
-    SHMCHOP_INFO_SLICE_CLIPPED_TOTAL, /* output samples (at the output rate) */
-    SHMCHOP_INFO_TORN_RETRIES_TOTAL,  /* live only */
-    SHMCHOP_INFO_LOCK_WAIT_MS,        /* live only: the latest read's wait, max over sources */
-    SHMCHOP_INFO_LOCK_BREAKS_TOTAL,   /* live only */
-    SHMCHOP_INFO_REATTACH_TOTAL,      /* live only */
-    SHMCHOP_INFO_WRITER_ALIVE,        /* 1, 0, -1: 0 when any source's writer is
-                                         dead, else -1 when any is unknown */
-    SHMCHOP_INFO_STALE_MS,            /* ms since the frame last changed, worst
-                                         source; -1 before any frame */
-    SHMCHOP_INFO_LATENCY_MS,          /* now - the frame's time_ns, worst source;
-                                         -1 when no source has a block */
-    SHMCHOP_INFO_COUNT
-};
+#define SHMCHOP_INFO_CHANNELS(X)                                               \
+    /* --- CHOP: the current output --- */                                     \
+    X(START, "start") /* output start (at sample_rate) */                      \
+    X(LENGTH, "length")                                                        \
+    X(SAMPLE_RATE, "sample_rate")                                              \
+    X(NUM_CHANNELS, "num_channels")                                            \
+    X(TIME_SLICE, "time_slice") /* parameter timeslice, 0/1 */                 \
+    /* changes of the export binding set (R4.14) */                            \
+    X(EXPORT_SERNUM, "export_sernum")                                          \
+    /* --- operator --- */                                                     \
+    /* cook calls, failed and inactive ones included */                        \
+    X(TOTAL_COOKS, "total_cooks")                                              \
+    X(COOK_TIME, "cook_time") /* ms this cook took (CLOCK_MONOTONIC) */        \
+    X(COOK_FRAME, "cook_frame") /* frame f on the reader's timeline (R4.4) */  \
+    /* floor(now_ns * fps / 1e9): frame on the clock's own axis, comparable    \
+       across readers */                                                       \
+    X(COOK_ABS_FRAME, "cook_abs_frame")                                        \
+    /* ms from the start of frame f to now_ns */                               \
+    X(COOK_START_TIME, "cook_start_time")                                      \
+    X(COOK_END_TIME, "cook_end_time") /* cook_start_time + cook_time */        \
+    /* 1: this cook read and produced output; 0: a repeat time-sliced cook     \
+       in a frame already cooked, inactive, or failed */                       \
+    X(COOKED_THIS_FRAME, "cooked_this_frame")                                  \
+    X(WARNINGS, "warnings") /* warnings found by this cook */                  \
+    X(ERRORS, "errors") /* errors found by this cook (>= 1 when it failed) */  \
+    /* --- stream (summed over sources unless said otherwise) --- */           \
+    /* the first source's writer frame (block), else -1 */                     \
+    X(WRITER_FRAME, "writer_frame")                                            \
+    /* writer frames never seen (block only) */                                \
+    X(FRAMES_MISSED, "frames_missed")                                          \
+    X(WRITTEN_TOTAL, "written_total") /* R4.7, time slicing only */            \
+    X(DELIVERED_TOTAL, "delivered_total")                                      \
+    X(OUTPUT_TOTAL, "output_total")                                            \
+    X(QUEUE_LENGTH, "queue_length")                                            \
+    X(QUEUE_ADVANCED_TOTAL, "queue_advanced_total")                            \
+    X(QUEUE_RETARDED_TOTAL, "queue_retarded_total")                            \
+    X(DROPPED_TOTAL, "dropped_total")                                          \
+    /* output samples (at the output rate) */                                  \
+    X(SLICE_CLIPPED_TOTAL, "slice_clipped_total")                              \
+    X(TORN_RETRIES_TOTAL, "torn_retries_total") /* live only */                \
+    /* live only: the latest read's wait, max over sources */                  \
+    X(LOCK_WAIT_MS, "lock_wait_ms")                                            \
+    X(LOCK_BREAKS_TOTAL, "lock_breaks_total") /* live only */                  \
+    X(REATTACH_TOTAL, "reattach_total") /* live only */                        \
+    /* 1, 0, -1: 0 when any source's writer is dead, else -1 when any is       \
+       unknown */                                                              \
+    X(WRITER_ALIVE, "writer_alive")                                            \
+    /* ms since the frame last changed, worst source; -1 before any frame */   \
+    X(STALE_MS, "stale_ms")                                                    \
+    /* now - the frame's time_ns, worst source; -1 when no source has a        \
+       block */                                                                \
+    X(LATENCY_MS, "latency_ms")
+
+#define SHMCHOP__INFO_ENUM(id, name) SHMCHOP_INFO_##id,
+enum shmchop_info_index { SHMCHOP_INFO_CHANNELS(SHMCHOP__INFO_ENUM) SHMCHOP_INFO_COUNT };
+#undef SHMCHOP__INFO_ENUM
 
 /* The table: *out points into the reader (valid until the next cook or
  * close); returns SHMCHOP_INFO_COUNT. */
