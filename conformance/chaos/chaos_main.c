@@ -95,7 +95,7 @@ static void run_one(const struct scenario *s, chaos_cfg cfg, double seconds, cha
     }
 }
 
-static void add(totals *t, const chaos_result *r)
+static void add(totals *t, const char *name, const chaos_result *r)
 {
     t->run++;
     t->passed += r->verdict == CHAOS_PASS;
@@ -109,7 +109,8 @@ static void add(totals *t, const chaos_result *r)
     s->corrupt += r->corrupt;
     s->deaths += r->deaths;
     s->hangs += r->hangs;
-    s->actions += r->actions;
+    if (strcmp(name, "adversary") == 0)
+        s->actions += r->actions;
     if (r->stall_ms > s->stall_ms)
         s->stall_ms = r->stall_ms;
 }
@@ -208,7 +209,7 @@ int main(int argc, char **argv)
             }
             run_one(s, cfg, duration > 0 ? duration * s->share : cfg.seconds, r);
             print_line(s->name, r);
-            add(&t, r);
+            add(&t, s->name, r);
             if (!all)
                 break;
         }

@@ -88,7 +88,6 @@ static int read_loop(shmchop_segment *seg, const chaos_cfg *cfg, size_t map, cha
             r->errors++;
             continue;
         }
-        r->frames++;
         rc = check_copy(img, len, map, &a, &b, why, sizeof(why));
         if (rc != 0) {
             r->torn++;
@@ -155,7 +154,8 @@ void chaos_scn_double_fetch(const chaos_cfg *cfg, chaos_result *r)
     __atomic_store_n(&f.stop, 1, __ATOMIC_RELEASE);
     pthread_join(th, NULL);
     munmap(f.map, size);
-    snprintf(r->note, sizeof(r->note), "flips=%llu", (unsigned long long)f.flips);
+    snprintf(r->note, sizeof(r->note), "copies checked=%llu flips=%llu",
+             (unsigned long long)(r->actions - r->errors), (unsigned long long)f.flips);
 out:
     shmchop_segment_close(seg);
     shmchop_writer_close(w);
