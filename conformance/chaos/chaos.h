@@ -10,6 +10,8 @@
 
 #include <shmchop/segment.h>
 
+#include "helpers.h"
+
 /*
  * Every scenario runs in its own child process under a watchdog (the
  * runner SIGKILLs it, and through PR_SET_PDEATHSIG everything it started,
@@ -60,8 +62,8 @@ unsigned chaos_rand_range(unsigned lo, unsigned hi);
 
 /* A fresh Shared Mem Name carrying cfg->tag: "<tag><what><pid>x<n>_". */
 void chaos_name(const chaos_cfg *cfg, const char *what, char *out, size_t cap);
-/* Count the /dev/shm entries whose name contains `needle`; with do_unlink remove them. */
-unsigned chaos_sweep(const char *needle, bool do_unlink);
+/* Remove every /dev/shm entry whose name contains `needle` (helpers.c). */
+#define chaos_sweep(needle) th_shm_sweep_tagged(needle)
 
 /* ---- processes -------------------------------------------------------- */
 
@@ -90,6 +92,19 @@ void chaos_wchan(pid_t pid, char *out, size_t cap);
 char *chaos_slurp(const char *path);
 /* A private scratch file path for this process: "<dir>/<what>.<pid>.<n>". */
 void chaos_tmp_path(const char *what, char *out, size_t cap);
+
+/* How long a counter has not moved: feed it the current value, get the
+ * milliseconds since it last changed (0 when it just did). */
+typedef struct chaos_progress {
+    uint64_t last;
+    double since;
+} chaos_progress;
+void chaos_progress_init(chaos_progress *p);
+double chaos_progress_idle_ms(chaos_progress *p, uint64_t value);
+
+/* SIGTERM a tool we started and reap it within 3 s: a tool still running
+ * then is a hang (R2.16), one ended by another signal a death. */
+void chaos_stop_tool(pid_t pid, const char *who, chaos_result *r);
 
 /* ---- library-direct reader children ------------------------------------ */
 

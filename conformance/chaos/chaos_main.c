@@ -88,11 +88,10 @@ static void run_one(const struct scenario *s, chaos_cfg cfg, double seconds, cha
         chaos_fail(r, "watchdog: still running after %u s, killed", bound / 1000);
     else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
         chaos_fail(r, "the scenario process itself ended with status 0x%x", (unsigned)st);
-    unsigned left = chaos_sweep(cfg.tag, false);
-    if (left) {
-        chaos_fail(r, "%u objects of the scenario left in /dev/shm", left);
-        chaos_sweep(cfg.tag, true);
-    }
+    char first[256];
+    if (th_shm_find_tagged(cfg.tag, first, sizeof(first)) > 0)
+        chaos_fail(r, "%u objects of the scenario left in /dev/shm, first %s",
+                   chaos_sweep(cfg.tag), first);
 }
 
 static void add(totals *t, const char *name, const chaos_result *r)

@@ -2,7 +2,6 @@
 /* The chaos runner's shared parts: time, randomness, names, child processes, results. */
 #include "chaos.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -71,24 +70,6 @@ void chaos_name(const chaos_cfg *cfg, const char *what, char *out, size_t cap)
 {
     static unsigned n;
     snprintf(out, cap, "%s%s%ldx%u_", cfg->tag, what, (long)getpid(), n++);
-}
-
-unsigned chaos_sweep(const char *needle, bool do_unlink)
-{
-    unsigned n = 0;
-    struct dirent *de;
-    DIR *d = opendir("/dev/shm");
-    if (!d)
-        return 0;
-    while ((de = readdir(d)) != NULL) {
-        if (!strstr(de->d_name, needle))
-            continue;
-        n++;
-        if (do_unlink)
-            shm_unlink(de->d_name);
-    }
-    closedir(d);
-    return n;
 }
 
 /* ---- processes ---- */
@@ -229,4 +210,32 @@ void chaos_wchan(pid_t pid, char *out, size_t cap)
     chaos_first_line(path, out, cap);
     if (!out[0])
         snprintf(out, cap, "?");
+}
+
+void chaos_progress_init(chaos_progress *p)
+{
+    p->last = UINT64_MAX - 1;
+    p->since = chaos_now_ms();
+}
+
+double chaos_progress_idle_ms(chaos_progress *p, uint64_t value)
+{
+    double now = chaos_now_ms();
+    if (value != p->last) {
+        p->last = value;
+        p->since = now;
+    }
+    return now - p->since;
+}
+
+void chaos_stop_tool(pid_t pid, const char *who, chaos_result *r)
+{
+    int st = chaos_stop(pid, 3000);
+    if (st == -1) {
+        r->hangs++;
+        chaos_fail(r, "%s did not end within 3 s of SIGTERM (R2.16)", who);
+    } else if (chaos_died(st)) {
+        r->deaths++;
+        chaos_fail(r, "%s died of signal %d (%s)", who, WTERMSIG(st), strsignal(WTERMSIG(st)));
+    }
 }

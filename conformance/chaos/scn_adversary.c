@@ -24,10 +24,10 @@ typedef struct victims {
     pid_t writer, watch, reader;
     char w_out[256], w_err[256], watch_out[256], watch_err[256];
     uint64_t writer_exits;
-    uint64_t watch_torn;   /* torn_total of watch processes already restarted */
+    uint64_t watch_torn;
+    uint64_t died_writer, died_watch, died_reader; /* deaths by victim */   /* torn_total of watch processes already restarted */
     char writer_error[200];
-    uint64_t last_reads;
-    double reads_changed;
+    chaos_progress reads;
 } victims;
 
 /* The current data object: TouchSHM+N, or TouchSHM+N+postfix after a resize. */
@@ -143,6 +143,9 @@ static void check_ended(victims *v, pid_t *pid, const char *who, chaos_result *r
     r->restarts++;
     if (WIFSIGNALED(st)) {
         r->deaths++;
+        uint64_t *died = pid == &v->writer ? &v->died_writer
+                         : pid == &v->watch ? &v->died_watch : &v->died_reader;
+        (*died)++;
         chaos_fail(r, "%s died of signal %d (%s) under the adversary after %llu actions", who,
                    WTERMSIG(st), strsignal(WTERMSIG(st)), (unsigned long long)r->actions);
     } else if (pid == &v->writer) {
@@ -163,35 +166,20 @@ static void check_ended(victims *v, pid_t *pid, const char *who, chaos_result *r
 static void check_progress(victims *v, chaos_result *r)
 {
     uint64_t reads = __atomic_load_n(&v->b->slot[0].reads, __ATOMIC_ACQUIRE);
-    double now = chaos_now_ms();
-    if (reads != v->last_reads) {
-        v->last_reads = reads;
-        v->reads_changed = now;
-    } else if (now - v->reads_changed > 5000) {
+    if (chaos_progress_idle_ms(&v->reads, reads) > 5000) {
         r->hangs++;
         chaos_fail(r, "the library reader completed no read for 5 s (a wait not bounded)");
-        v->reads_changed = now;
+        chaos_progress_init(&v->reads);
     }
 }
 
 static void finish(victims *v, chaos_result *r)
 {
     chaos_watch_tally t;
-    int st;
 
     chaos_readers_finish(v->b, &v->reader, 1, r);
-    const char *who[2] = { "writer", "watch" };
-    pid_t *p[2] = { &v->writer, &v->watch };
-    for (int i = 0; i < 2; i++) {
-        st = chaos_stop(*p[i], 3000);
-        if (st == -1) {
-            r->hangs++;
-            chaos_fail(r, "%s did not end within 3 s of SIGTERM (R2.16)", who[i]);
-        } else if (chaos_died(st)) {
-            r->deaths++;
-            chaos_fail(r, "%s died of signal %d", who[i], WTERMSIG(st));
-        }
-    }
+    chaos_stop_tool(v->writer, "writer", r);
+    chaos_stop_tool(v->watch, "watch", r);
     memset(&t, 0, sizeof(t));
     if (chaos_watch_tally_file(v->watch_out, &t) == 0) {
         t.torn_total += v->watch_torn;
@@ -201,7 +189,10 @@ static void finish(victims *v, chaos_result *r)
                        (unsigned long long)t.torn_total);
     }
     const chaos_slot *s = &v->b->slot[0];
-    snprintf(r->note, sizeof(r->note), "reads=%llu ok=%llu watch_ok=%llu/%llu writer_exits=%llu%s%.100s",
+    snprintf(r->note, sizeof(r->note), "died: writer %llu watch %llu reader %llu; reads=%llu "
+             "ok=%llu watch_ok=%llu/%llu writer_exits=%llu%s%.80s",
+             (unsigned long long)v->died_writer, (unsigned long long)v->died_watch,
+             (unsigned long long)v->died_reader,
              (unsigned long long)s->reads, (unsigned long long)s->ok, (unsigned long long)t.ok,
              (unsigned long long)t.lines, (unsigned long long)v->writer_exits,
              v->writer_error[0] ? " last: " : "", v->writer_error);
@@ -222,7 +213,7 @@ void chaos_scn_adversary(const chaos_cfg *cfg, chaos_result *r)
     chaos_sleep_us(100000); /* let the writer take the name before the readers come */
     v.reader = chaos_reader_start(v.b, 0, name, 300, false);
     start_watch(&v);
-    v.reads_changed = chaos_now_ms();
+    chaos_progress_init(&v.reads);
     for (unsigned i = 0; i < cfg->adversary_actions && chaos_now_ms() < end; i++) {
         act(name, r);
         chaos_sleep_us(chaos_rand_range(0, 1500));
@@ -241,5 +232,5 @@ void chaos_scn_adversary(const chaos_cfg *cfg, chaos_result *r)
     unlink(v.w_err);
     unlink(v.watch_out);
     unlink(v.watch_err);
-    chaos_sweep(name, true);
+    chaos_sweep(name);
 }

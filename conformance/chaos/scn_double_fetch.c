@@ -160,5 +160,5 @@ out:
     shmchop_segment_close(seg);
     shmchop_writer_close(w);
     free(img);
-    chaos_sweep(name, true);
+    chaos_sweep(name);
 }

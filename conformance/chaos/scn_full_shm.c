@@ -113,7 +113,7 @@ static void writer_cases(const chaos_cfg *cfg, chaos_result *r)
     const char *grow[] = { "shmchop-out", "run", "--name", name, "--frames", "20", "--fps",
                            "200", "--fault", "resize:5:64:4096", NULL };
     expect_tool(r, "run resizing into a full /dev/shm", grow, 1, "no space");
-    chaos_sweep(name, true);
+    chaos_sweep(name);
 }
 
 static void reader_cases(const chaos_cfg *cfg, chaos_result *r)

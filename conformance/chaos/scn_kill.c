@@ -156,7 +156,7 @@ void chaos_scn_writer_kill(const chaos_cfg *cfg, chaos_result *r, bool ext)
                  (unsigned long long)r->kills, cfg->writer_kills);
     chaos_board_free(b);
     unlink(errf);
-    chaos_sweep(name, true);
+    chaos_sweep(name);
 }
 
 /* ---- readers killed under a running writer ---- */
@@ -192,26 +192,13 @@ static void kill_one_reader(chaos_board *b, const char *name, unsigned k, chaos_
                    b->slot[id].first_bad);
 }
 
-/* Longest time the monitor saw no new writer frame, updated as we go. */
-static void watch_progress(const chaos_board *b, uint64_t *last, double *since, chaos_result *r)
-{
-    uint64_t f = __atomic_load_n(&b->slot[0].last_frame, __ATOMIC_ACQUIRE);
-    double now = chaos_now_ms();
-    if (f != *last) {
-        *last = f;
-        *since = now;
-    } else if (now - *since > r->stall_ms) {
-        r->stall_ms = now - *since;
-    }
-}
-
 void chaos_scn_reader_kill(const chaos_cfg *cfg, chaos_result *r)
 {
     char name[128], outf[256], errf[256], line[200];
     chaos_board *b = chaos_board_new();
     argv_buf a;
-    double end = chaos_now_ms() + cfg->seconds * 1e3, since = chaos_now_ms();
-    uint64_t last = UINT64_MAX;
+    double end = chaos_now_ms() + cfg->seconds * 1e3, monitor_stall = 0;
+    chaos_progress frames;
 
     chaos_name(cfg, "rk", name, sizeof(name));
     chaos_tmp_path("rk-out", outf, sizeof(outf));
@@ -219,11 +206,16 @@ void chaos_scn_reader_kill(const chaos_cfg *cfg, chaos_result *r)
     reader_kill_writer_argv(&a, name);
     pid_t w = chaos_spawn(a.v, outf, errf, -1);
     pid_t mon = chaos_reader_start(b, 0, name, READER_LOCK_MS, true);
+    chaos_progress_init(&frames);
     for (unsigned k = 0; k < cfg->reader_kills && chaos_now_ms() < end; k++) {
         kill_one_reader(b, name, k, r);
-        watch_progress(b, &last, &since, r);
+        /* The longest time the monitor saw no new writer frame. */
+        double idle = chaos_progress_idle_ms(&frames, __atomic_load_n(&b->slot[0].last_frame,
+                                                                       __ATOMIC_ACQUIRE));
+        if (idle > monitor_stall)
+            monitor_stall = idle;
     }
-    double monitor_stall = r->stall_ms;
+    r->stall_ms = monitor_stall;
     chaos_readers_finish(b, &mon, 1, r);
     int st = chaos_stop(w, 3000);
     chaos_first_line(errf, line, sizeof(line));
@@ -231,7 +223,7 @@ void chaos_scn_reader_kill(const chaos_cfg *cfg, chaos_result *r)
         r->hangs++;
         chaos_fail(r, "writer did not end within 3 s of SIGTERM (R2.16)");
     } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        chaos_fail(r, "writer ended with status 0x%x: %s", (unsigned)st, line);
+        chaos_fail(r, "writer ended with status 0x%x (a publish failed): %s", (unsigned)st, line);
     }
     if (monitor_stall > READ_BOUND_MS)
         chaos_fail(r, "the writer published no frame for %.0f ms while readers died (stalled)",
@@ -242,5 +234,5 @@ void chaos_scn_reader_kill(const chaos_cfg *cfg, chaos_result *r)
     chaos_board_free(b);
     unlink(outf);
     unlink(errf);
-    chaos_sweep(name, true);
+    chaos_sweep(name);
 }

@@ -18,8 +18,7 @@ typedef struct peer_run {
     chaos_board *b;
     pid_t writer, watch, reader;
     char w_err[256], watch_out[256], watch_err[256];
-    uint64_t last_frame;
-    double frame_changed;
+    chaos_progress frames;
 } peer_run;
 
 /* The writer holds the data lock 8 ms every HOLD_EVERY frames, so that
@@ -88,15 +87,10 @@ static void peer_life(peer_run *p, chaos_result *r)
 static bool writer_moving(peer_run *p, chaos_result *r)
 {
     uint64_t f = __atomic_load_n(&p->b->slot[0].last_frame, __ATOMIC_ACQUIRE);
-    double now = chaos_now_ms();
-    if (f != p->last_frame) {
-        p->last_frame = f;
-        p->frame_changed = now;
-        return true;
-    }
-    if (now - p->frame_changed > r->stall_ms)
-        r->stall_ms = now - p->frame_changed;
-    if (now - p->frame_changed < NO_FRAME_MS)
+    double idle = chaos_progress_idle_ms(&p->frames, f);
+    if (idle > r->stall_ms)
+        r->stall_ms = idle;
+    if (idle < NO_FRAME_MS)
         return true;
     char ww[64], rw[64];
     chaos_wchan(p->writer, ww, sizeof(ww));
@@ -125,24 +119,14 @@ static void check_reported(peer_run *p, chaos_result *r)
 static void stop_all(peer_run *p, chaos_result *r)
 {
     chaos_readers_finish(p->b, &p->reader, 1, r);
-    const char *who[2] = { "writer", "watch" };
-    pid_t pids[2] = { p->writer, p->watch };
-    for (int i = 0; i < 2; i++) {
-        int st = chaos_stop(pids[i], 3000);
-        if (st == -1) {
-            r->hangs++;
-            chaos_fail(r, "%s did not end within 3 s of SIGTERM (R2.16)", who[i]);
-        } else if (chaos_died(st)) {
-            r->deaths++;
-            chaos_fail(r, "%s died of signal %d", who[i], WTERMSIG(st));
-        }
-    }
+    chaos_stop_tool(p->writer, "writer", r);
+    chaos_stop_tool(p->watch, "watch", r);
 }
 
 void chaos_scn_peer(const chaos_cfg *cfg, chaos_result *r)
 {
     char name[128];
-    peer_run p = { .name = name, .b = chaos_board_new(), .last_frame = UINT64_MAX };
+    peer_run p = { .name = name, .b = chaos_board_new() };
     double end = chaos_now_ms() + cfg->seconds * 1e3;
 
     chaos_name(cfg, "peer", name, sizeof(name));
@@ -159,7 +143,7 @@ void chaos_scn_peer(const chaos_cfg *cfg, chaos_result *r)
     const char *watch[] = { "shmchop-in", "watch", name, "--json", "--verify-counter", "--fps",
                             "100", "--lock-timeout", "300", NULL };
     p.watch = chaos_spawn(watch, p.watch_out, p.watch_err, -1);
-    p.frame_changed = chaos_now_ms();
+    chaos_progress_init(&p.frames);
     for (unsigned k = 0; r->kills < cfg->peer_kills && k < cfg->peer_kills * 4 &&
                          chaos_now_ms() < end && writer_moving(&p, r); k++)
         peer_life(&p, r);
@@ -174,5 +158,5 @@ void chaos_scn_peer(const chaos_cfg *cfg, chaos_result *r)
     unlink(p.w_err);
     unlink(p.watch_out);
     unlink(p.watch_err);
-    chaos_sweep(name, true);
+    chaos_sweep(name);
 }
