@@ -8,9 +8,12 @@ CC         ?= cc
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 FUZZ_SECONDS ?= 60
+DURATION   ?= 600
+TSAN_BUILD ?= build-tsan
 
 .PHONY: all deps deps-test build build-asan build-clang test test-plain test-asan \
-        test-clang demo fuzz fuzz-replay bench package test-package clean
+        test-clang demo fuzz fuzz-replay bench package test-package clean soak build-tsan \
+        test-tsan
 
 all: build
 
@@ -63,6 +66,31 @@ package: deps-test
 test-package: package
 	cmake/check-package.sh $(BUILD)/shmchop_$$(sed -n 's/^project(shmchop VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)_amd64.deb
 
+# Chaos at full scale (10,000 writer kills, 100,000 adversary actions,
+# DURATION seconds shared among the scenarios), its report into
+# $(BUILD)/soak-report.txt, then the concurrency suites under ThreadSanitizer.
+# Both halves always run; the target fails when either did.
+soak: build
+	@status=0; \
+	{ $(BUILD)/bin/shmchop-chaos --soak --duration $(DURATION) all; echo $$? > $(BUILD)/soak-status; } \
+	  | tee $(BUILD)/soak-report.txt; \
+	[ "$$(cat $(BUILD)/soak-status)" = 0 ] || status=1; \
+	$(MAKE) test-tsan || status=1; \
+	echo "make soak: report in $(BUILD)/soak-report.txt"; \
+	grep '^chaos report:' $(BUILD)/soak-report.txt; \
+	exit $$status
+
+build-tsan: deps-test
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHMCHOP_SANITIZE=thread \
+	  -DSHMCHOP_BUILD_BENCH=OFF -DSHMCHOP_BUILD_FUZZ=OFF $(CMAKE_ARGS)
+	cmake --build $(TSAN_BUILD) -j $(JOBS)
+
+# The concurrency suites and the two-thread harness under ThreadSanitizer.
+test-tsan: build-tsan
+	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure -j $(JOBS) --timeout 900 \
+	  -R '^(check_segment|check_segment_stress|check_contention|check_writer_semantics|check_leaks|tsan_threads_.*)$$'
+
 demo: build
 	@scripts/demo.sh $(BUILD)/bin
 
@@ -81,4 +109,4 @@ bench:
 	@scripts/bench.sh --build-dir $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-clang build-deb build-fuzz build-libfuzzer
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-clang build-deb build-fuzz build-libfuzzer
