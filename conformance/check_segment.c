@@ -618,13 +618,35 @@ START_TEST(r2_3a_start_time_tells_reused_pid)
     ck_assert_uint_eq(ls.breaks, 1);
     ck_assert_int_eq(shmchop__mutex_unlock(&m, err, sizeof(err)), 0);
 
-    /* Holder unknown (pid 0, as the compatible peer leaves it): no break,
-     * a timeout with a message saying so. */
+    /* Holder unknown (pid 0, as the compatible peer leaves it) while
+     * another live process maps the object: no break, a timeout with a
+     * message saying so (R2.3b). */
     m.obj->c.locked = true;
     m.obj->holder_pid = 0;
+    sct_pipe mapped;
+    sct_pipe_open(&mapped);
+    pid_t peer = sct_fork();
+    if (peer == 0) {
+        int fd = shm_open(obj, O_RDWR, 0);
+        if (fd < 0 || mmap(NULL, 96, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED)
+            _exit(1);
+        close(fd);
+        sct_signal(&mapped, 'm');
+        for (;;)
+            pause();
+    }
+    ck_assert_int_eq(sct_wait(&mapped, 5000), 'm');
     ck_assert_int_eq(shmchop__mutex_lock(&m, 100, &ls, err, sizeof(err)), SHMCHOP_E_LOCK_TIMEOUT);
     ck_assert_ptr_nonnull(strstr(err, "unknown holder"));
-    m.obj->c.locked = false;
+    /* R2.14: once no live process but us maps it, the unknown holder is
+     * dead and the lock is broken like any dead holder's. */
+    kill(peer, SIGKILL);
+    sct_reap(peer, 5000);
+    sct_pipe_close(&mapped);
+    ls.breaks = 0;
+    ck_assert_int_eq(shmchop__mutex_lock(&m, 2000, &ls, err, sizeof(err)), 0);
+    ck_assert_uint_eq(ls.breaks, 1);
+    ck_assert_int_eq(shmchop__mutex_unlock(&m, err, sizeof(err)), 0);
     shmchop__mutex_close(&m);
     shm_unlink(obj);
     sct_cleanup(name);
@@ -730,10 +752,12 @@ START_TEST(r2_3c_unlock_wakes_a_peer_waiting_on_cond)
     ck_assert_int_eq(sct_wait(&done, 3000), 'd');
     ck_assert_msg(sct_now_ms() - t0 < 1000, "the peer was not woken by the signal");
     ck_assert(WIFEXITED(sct_reap(pid, 5000)));
-    /* The peer holds it (no holder pid: unknown) -> bounded timeout. */
-    ck_assert_int_eq(shmchop__mutex_lock(&m, 100, NULL, err, sizeof(err)), SHMCHOP_E_LOCK_TIMEOUT);
-    pc->locked = false;
-    ck_assert_int_eq(shmchop__mutex_lock(&m, 100, NULL, err, sizeof(err)), 0);
+    /* The peer took the lock and exited holding it: nobody else maps the
+     * object, so its unknown holder is dead and the lock is broken
+     * (R2.14, R2.3b). */
+    shmchop__lock_stats ls = { 0 };
+    ck_assert_int_eq(shmchop__mutex_lock(&m, 2000, &ls, err, sizeof(err)), 0);
+    ck_assert_uint_eq(ls.breaks, 1);
     ck_assert_int_eq(shmchop__mutex_unlock(&m, err, sizeof(err)), 0);
     shmchop__mutex_close(&m);
     munmap(pc, 96);

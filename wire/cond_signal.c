@@ -2,6 +2,8 @@
 /* Signalling a shared condition variable that may never return (SPEC R2.16, glibc bug 21422). */
 #include "cond_signal.h"
 
+#include "sigbus_guard.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -45,6 +47,11 @@ static void register_atfork(void)
     pthread_atfork(NULL, NULL, forget_worker_in_child);
 }
 
+static void signal_fn(void *arg)
+{
+    pthread_cond_signal(arg);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -55,7 +62,9 @@ static void *worker_main(void *arg)
             pthread_cond_wait(&w->cv, &w->mu);
         pthread_cond_t *c = w->job;
         pthread_mutex_unlock(&w->mu);
-        pthread_cond_signal(c); /* may never return: the reason for this thread */
+        /* May never return: the reason for this thread. Guarded, as the
+         * mapping may be truncated meanwhile (R2.15). */
+        shmchop__guarded(c, sizeof(*c), signal_fn, c);
         pthread_mutex_lock(&w->mu);
         w->job = NULL;
         w->done = true;
@@ -97,6 +106,34 @@ static struct worker *worker_new(void)
         return NULL;
     }
     return w;
+}
+
+int shmchop__cond_looks_sane(const pthread_cond_t *cond)
+{
+#ifdef __GLIBC__
+    /*
+     * glibc's invariants of a process-shared condvar (nptl's
+     * pthread_cond_common.c): __wrefs bit 0 says process-shared, and the
+     * waiter counts (__wrefs >> 3, the group sizes and references) are
+     * bounded by the number of threads that could ever wait. Random or
+     * hostile bytes break them, and glibc then may not only block but
+     * abort the process ("The futex facility returned an unexpected
+     * error code"), which no thread of ours could contain.
+     */
+    const unsigned limit = 1u << 22;
+    unsigned wrefs = __atomic_load_n(&cond->__data.__wrefs, __ATOMIC_RELAXED);
+
+    if (!(wrefs & 1u) || (wrefs >> 3) > limit)
+        return 0;
+    for (int g = 0; g < 2; g++)
+        if (__atomic_load_n(&cond->__data.__g_refs[g], __ATOMIC_RELAXED) > 2 * limit ||
+            __atomic_load_n(&cond->__data.__g_size[g], __ATOMIC_RELAXED) > limit)
+            return 0;
+    return 1;
+#else
+    (void)cond;
+    return 1;
+#endif
 }
 
 int shmchop__cond_has_waiters(const pthread_cond_t *cond)
@@ -141,6 +178,8 @@ int shmchop__cond_signal_bounded(pthread_cond_t *cond, unsigned timeout_ms)
 
     if (!shmchop__cond_has_waiters(cond))
         return 0;
+    if (!shmchop__cond_looks_sane(cond))
+        return 1; /* corrupt: signalling it could abort us, not only block */
     pthread_once(&atfork_once, register_atfork);
     pthread_mutex_lock(&call_mu);
     if (!current)

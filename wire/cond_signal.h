@@ -17,6 +17,9 @@
  * common case, as this project's processes never wait on it, R2.3c).
  * Otherwise a helper thread signals while the caller waits, bounded.
  *
+ * Bytes that break glibc's invariants (shmchop__cond_looks_sane) are not
+ * signalled at all: returns 1 at once.
+ *
  * Returns 0 when signalled (or nobody waited), 1 when the signal did not
  * return in time: the helper thread is left blocked inside it, so the
  * caller must never signal this cond again and must not unmap it (the
@@ -24,6 +27,10 @@
  * cond's mutex, so the stuck signal holds nothing anybody needs.
  */
 int shmchop__cond_signal_bounded(pthread_cond_t *cond, unsigned timeout_ms);
+
+/* Whether the bytes keep glibc's invariants of a process-shared condvar:
+ * 0 means corrupt (never signalled: glibc could abort on them). */
+int shmchop__cond_looks_sane(const pthread_cond_t *cond);
 
 /* Whether glibc's condition variable records waiters (its __wrefs). */
 int shmchop__cond_has_waiters(const pthread_cond_t *cond);

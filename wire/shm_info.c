@@ -4,7 +4,9 @@
 
 #include "image_internal.h"
 #include "shm_access.h"
+#include "shm_object.h"
 #include "shm_util.h"
+#include "sigbus_guard.h"
 
 #include <shmchop/image.h>
 
@@ -69,18 +71,16 @@ int shmchop__info_create(shmchop__info *in, const char *name, unsigned mode, cha
     memset(in, 0, sizeof(*in));
     in->fd = -1;
     snprintf(in->name, sizeof(in->name), "%s", name);
-    in->fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
-    if (in->fd < 0) {
-        rc = -errno;
-        if (rc != -EEXIST)
-            shmchop__errf(err, errlen, "%s: cannot create: %s", name, strerror(-rc));
+    /* Reserved at creation (R2.15): a full /dev/shm fails here. */
+    rc = shmchop__obj_create(name, mode, SHMCHOP_SHM_INFO_SIZE, &in->fd, err, errlen);
+    if (rc != 0) {
+        in->fd = -1;
         return rc;
     }
-    /* The lock first: a rival inspecting the name sees it held at once. */
-    if ((rc = ofd_lock(in->fd)) != 0 || fchmod(in->fd, (mode_t)mode) != 0 ||
-        ftruncate(in->fd, SHMCHOP_SHM_INFO_SIZE) != 0) {
-        rc = rc ? rc : -errno;
-        shmchop__errf(err, errlen, "%s: cannot set up: %s", name, strerror(-rc));
+    /* The lock before anyone can read the magic: a rival inspecting the
+     * name sees it held at once. */
+    if ((rc = ofd_lock(in->fd)) != 0) {
+        shmchop__errf(err, errlen, "%s: cannot lock: %s", name, strerror(-rc));
         goto fail;
     }
     if ((rc = map_info(in, err, errlen)) != 0)
@@ -102,11 +102,10 @@ int shmchop__info_open(shmchop__info *in, const char *name, bool checks, bool st
     memset(in, 0, sizeof(*in));
     in->fd = -1;
     snprintf(in->name, sizeof(in->name), "%s", name);
-    rc = shmchop__shm_open_stat(name, O_RDWR, 0, &in->fd, &sb);
+    /* Kind before use (R2.12): a FIFO here is an error at once. */
+    rc = shmchop__obj_open(name, O_RDWR, &in->fd, &sb, err, errlen);
     if (rc != 0) {
         in->fd = -1;
-        if (rc != -ENOENT)
-            shmchop__errf(err, errlen, "%s: cannot open: %s", name, strerror(-rc));
         return rc;
     }
     if (checks) {
@@ -116,6 +115,12 @@ int shmchop__info_open(shmchop__info *in, const char *name, bool checks, bool st
             goto fail;
         }
         if (rc > 0 && warned)
+            (*warned)++;
+    }
+    /* A second link is another file too: never written to (R2.12). */
+    if (shmchop__obj_check_links(&sb, name, rc > 0 ? NULL : warn, warnlen) != 0) {
+        in->read_only = true;
+        if (checks && warned && rc == 0)
             (*warned)++;
     }
     if (sb.st_size < SHMCHOP_SHM_INFO_SIZE) {
@@ -143,43 +148,71 @@ void shmchop__info_close(shmchop__info *in)
     in->fd = -1;
 }
 
-void shmchop__info_read(const shmchop__info *in, shmchop__info_view *v)
+/*
+ * Every access to the mapping is guarded (R2.15): whoever may truncate the
+ * object (its owner, or anybody with a 0666 one) makes the access fail
+ * with SHMCHOP_E_SEGMENT_GONE, never the process. Reads copy the 44
+ * bytes out once and decode the copy; writes store through the guard.
+ */
+static int guarded_store(shmchop__info *in, void *field, const void *src, size_t n)
 {
-    const struct shmchop__info_obj *o = in->obj;
+    if (!in->obj || in->read_only)
+        return in->obj ? 0 : SHMCHOP_E_SEGMENT_GONE;
+    return shmchop__guarded_memcpy(field, src, n, in->obj, SHMCHOP_SHM_INFO_SIZE);
+}
 
+int shmchop__info_read(const shmchop__info *in, shmchop__info_view *v)
+{
+    struct shmchop__info_obj copy;
+    int rc;
+
+    memset(v, 0, sizeof(*v));
+    if (!in->obj)
+        return SHMCHOP_E_SEGMENT_GONE;
+    rc = shmchop__guarded_memcpy(&copy, in->obj, sizeof(copy), in->obj, SHMCHOP_SHM_INFO_SIZE);
+    if (rc != 0)
+        return rc;
     /* Field by field, each once: the view is what gets validated. */
-    v->magic = shmchop__shm_load_i32(&o->magic);
-    v->version = shmchop__shm_load_i32(&o->version);
-    v->supported = shmchop__shm_load_bool(&o->supported);
-    memcpy(v->postfix_raw, o->postfix, sizeof(v->postfix_raw));
-    v->detach = shmchop__shm_load_bool(&o->detach);
+    v->magic = copy.magic;
+    v->version = copy.version;
+    /* Any byte but 0 is true: a bool's value bits are not trusted. */
+    v->supported = *(const unsigned char *)&copy.supported != 0;
+    memcpy(v->postfix_raw, copy.postfix, sizeof(v->postfix_raw));
+    v->detach = *(const unsigned char *)&copy.detach != 0;
+    return 0;
 }
 
-void shmchop__info_init_fields(shmchop__info *in)
+int shmchop__info_init_fields(shmchop__info *in)
 {
-    struct shmchop__info_obj *o = in->obj;
+    struct shmchop__info_obj o;
+    const int32_t magic = SHMCHOP_INFO_MAGIC;
+    int rc;
 
-    shmchop__shm_store_i32(&o->version, SHMCHOP_INFO_VERSION);
-    shmchop__shm_store_bool(&o->supported, false);
-    memset(o->postfix, 0, sizeof(o->postfix));
-    shmchop__shm_store_bool(&o->detach, false);
-    /* Last, with release: whoever sees the magic sees the fields above. */
-    shmchop__shm_store_i32_release(&o->magic, SHMCHOP_INFO_MAGIC);
+    memset(&o, 0, sizeof(o));
+    o.version = SHMCHOP_INFO_VERSION;
+    /* Everything but the magic, then the magic last, with release:
+     * whoever sees the magic sees the fields (shm_access.h). */
+    rc = guarded_store(in, (char *)in->obj + sizeof(o.magic), (const char *)&o + sizeof(o.magic),
+                       sizeof(o) - sizeof(o.magic));
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    return rc ? rc : guarded_store(in, &in->obj->magic, &magic, sizeof(magic));
 }
 
-void shmchop__info_set_supported(shmchop__info *in)
+int shmchop__info_set_supported(shmchop__info *in)
 {
-    shmchop__shm_store_bool(&in->obj->supported, true);
+    static const bool yes = true;
+    return guarded_store(in, &in->obj->supported, &yes, sizeof(yes));
 }
 
-void shmchop__info_set_detach(shmchop__info *in)
+int shmchop__info_set_detach(shmchop__info *in)
 {
-    shmchop__shm_store_bool(&in->obj->detach, true);
+    static const bool yes = true;
+    return guarded_store(in, &in->obj->detach, &yes, sizeof(yes));
 }
 
-void shmchop__info_set_postfix(shmchop__info *in, const char postfix[SHMCHOP_POSTFIX_SIZE])
+int shmchop__info_set_postfix(shmchop__info *in, const char postfix[SHMCHOP_POSTFIX_SIZE])
 {
-    memcpy(in->obj->postfix, postfix, SHMCHOP_POSTFIX_SIZE);
+    return guarded_store(in, in->obj->postfix, postfix, SHMCHOP_POSTFIX_SIZE);
 }
 
 int shmchop__data_ext_pid(const char *data_name, uint32_t *pid, uint64_t *size)
@@ -188,30 +221,24 @@ int shmchop__data_ext_pid(const char *data_name, uint32_t *pid, uint64_t *size)
     unsigned char copy[SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE];
     shmchop_ext ext;
     struct stat sb;
+    ssize_t n;
     int fd, rc;
 
     *pid = 0;
     *size = 0;
-    rc = shmchop__shm_open_stat(data_name, O_RDONLY, 0, &fd, &sb);
+    rc = shmchop__obj_open(data_name, O_RDONLY, &fd, &sb, NULL, 0);
     if (rc != 0)
         return rc;
     *size = (uint64_t)sb.st_size;
-    if (!S_ISREG(sb.st_mode) || sb.st_size < (off_t)head) {
-        close(fd);
-        return 0;
-    }
-    void *p = mmap(NULL, head, PROT_READ, MAP_SHARED, fd, 0);
+    /* pread, not a mapping: a truncated object cannot fault us. Without
+     * the data mutex, so a torn pid only makes one answer wrong. */
+    do
+        n = pread(fd, copy, head, 0);
+    while (n < 0 && errno == EINTR);
     close(fd);
-    if (p == MAP_FAILED)
-        return -errno;
-    /* Copied out guarded, then decoded from the copy; without the data
-     * mutex, so a torn pid only makes one liveness answer wrong. */
-    if ((rc = shmchop__sigbus_install()) == 0 &&
-        shmchop__guarded_memcpy(copy, p, head, p, head) == 0 &&
-        shmchop__ext_find(copy, head, &ext))
+    if (n == (ssize_t)head && shmchop__ext_find(copy, head, &ext))
         *pid = ext.writer_pid;
-    munmap(p, head);
-    return rc;
+    return 0;
 }
 
 bool shmchop__name_held(int ofd_held, uint32_t info_magic, bool detach, uint32_t block_pid)

@@ -34,6 +34,7 @@ typedef struct shmchop__info {
     struct shmchop__info_obj *obj; /* NULL when not open */
     int fd;                        /* kept open: the writer's OFD lock, the
                                       reader's unlink check */
+    bool read_only;                /* a second hard link (R2.12): never written */
     char name[SHMCHOP_SHM_OBJ_NAME_SIZE];
 } shmchop__info;
 
@@ -58,13 +59,16 @@ int shmchop__info_open(shmchop__info *in, const char *name, bool checks, bool st
 
 void shmchop__info_close(shmchop__info *in);
 
-/* Copy the fields out / set them; the caller holds the info mutex (the
- * accesses go through shm_access.h). init_fields writes the magic last. */
-void shmchop__info_read(const shmchop__info *in, shmchop__info_view *v);
-void shmchop__info_init_fields(shmchop__info *in);
-void shmchop__info_set_supported(shmchop__info *in);
-void shmchop__info_set_detach(shmchop__info *in);
-void shmchop__info_set_postfix(shmchop__info *in, const char postfix[SHMCHOP_POSTFIX_SIZE]);
+/* Copy the fields out / set them; the caller holds the info mutex.
+ * init_fields writes the magic last, with release. Each access is guarded
+ * (R2.15): 0, or SHMCHOP_E_SEGMENT_GONE when the object was truncated
+ * under the mapping. Setters write nothing into a read_only object (a
+ * second hard link, R2.12) and return 0. */
+int shmchop__info_read(const shmchop__info *in, shmchop__info_view *v);
+int shmchop__info_init_fields(shmchop__info *in);
+int shmchop__info_set_supported(shmchop__info *in);
+int shmchop__info_set_detach(shmchop__info *in);
+int shmchop__info_set_postfix(shmchop__info *in, const char postfix[SHMCHOP_POSTFIX_SIZE]);
 
 /* 1 when another open file description holds the writer's OFD lock on
  * fd (a live writer of this project), 0 when not, -errno on failure. */

@@ -2,8 +2,11 @@
 /* The shared mutex object: create/open race, bounded R2.1 lock, dead-holder repair (R2.1-R2.3c). */
 #include "shm_mutex.h"
 
+#include "cond_signal.h"
 #include "shm_access.h"
+#include "shm_object.h"
 #include "shm_util.h"
+#include "sigbus_guard.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -111,27 +114,24 @@ static void mutex_init_obj(struct shmchop__mutex_obj *o)
     shmchop__shm_store_u32_release(&o->init_magic, SHMCHOP__MUTEX_READY);
 }
 
-/* We won the O_EXCL race: size, map and initialise; on failure unlink what
- * we made, so nobody waits for it. */
-static int create_obj(shmchop__mutex *m, int fd, unsigned mode, char *err, size_t errlen)
+/* We won the O_EXCL race (the object is created and reserved, R2.15):
+ * map and initialise; on failure unlink what we made, so nobody waits
+ * for it. */
+static int create_obj(shmchop__mutex *m, int fd, char *err, size_t errlen)
 {
-    void *p;
+    void *p = mmap(NULL, SHMCHOP_SHM_MUTEX_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
-    if (fchmod(fd, (mode_t)mode) != 0 || ftruncate(fd, SHMCHOP_SHM_MUTEX_SIZE) != 0)
-        goto fail;
-    p = mmap(NULL, SHMCHOP_SHM_MUTEX_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED)
-        goto fail;
+    if (p == MAP_FAILED) {
+        int e = -errno;
+        shm_unlink(m->name);
+        shmchop__errf(err, errlen, "%s: cannot map: %s", m->name, strerror(-e));
+        return e;
+    }
     m->obj = p;
     m->map_size = SHMCHOP_SHM_MUTEX_SIZE;
     m->ours = true;
     mutex_init_obj(m->obj);
     return 0;
-fail:;
-    int e = -errno;
-    shm_unlink(m->name);
-    shmchop__errf(err, errlen, "%s: cannot create: %s", m->name, strerror(-e));
-    return e;
 }
 
 /* Somebody else created it: wait (bounded) until it is sized and ready. */
@@ -152,12 +152,13 @@ static int attach_obj(shmchop__mutex *m, int fd, uint64_t deadline, char *err, s
         shmchop__sleep_ns(step);
         step = backoff_next(step);
     }
-    if (!S_ISREG(sb.st_mode) || sb.st_size < SHMCHOP_SHM_MUTEX_COMPAT_SIZE) {
-        shmchop__errf(err, errlen, "%s: size %lld is no shared mutex (96 or 128 bytes)", m->name,
-                      (long long)sb.st_size);
-        return SHMCHOP_E_UNSAFE_OBJECT;
-    }
-    m->ours = sb.st_size >= SHMCHOP_SHM_MUTEX_SIZE;
+    /* Identity by content (R2.13): another name's data object of 4 KiB at
+     * this path is never mapped and locked as a mutex. */
+    int rc = shmchop__obj_identify(fd, &sb, SHMCHOP__OBJ_MUTEX, m->name, err, errlen);
+    if (rc != 0)
+        return rc;
+    m->sb = sb;
+    m->ours = sb.st_size == SHMCHOP_SHM_MUTEX_SIZE;
     m->map_size = m->ours ? SHMCHOP_SHM_MUTEX_SIZE : SHMCHOP_SHM_MUTEX_COMPAT_SIZE;
     void *p = mmap(NULL, m->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED)
@@ -204,29 +205,31 @@ int shmchop__mutex_open(shmchop__mutex *m, const char *name, bool create, unsign
     deadline = shmchop__now_ns() + (uint64_t)timeout_ms * 1000000u;
     /* Create-or-open can race with another creator and with gc; a few
      * rounds settle it. */
+    if ((rc = shmchop__sigbus_install()) != 0) {
+        shmchop__errf(err, errlen, "cannot install the SIGBUS handler: %s", strerror(-rc));
+        return rc;
+    }
     for (int round = 0; round < 8; round++) {
+        struct stat sb;
         int fd;
         if (create) {
-            fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
-            if (fd >= 0) {
-                rc = create_obj(m, fd, mode, err, errlen);
+            rc = shmchop__obj_create(name, mode, SHMCHOP_SHM_MUTEX_SIZE, &fd, err, errlen);
+            if (rc == 0) {
+                if (fstat(fd, &m->sb) != 0)
+                    memset(&m->sb, 0, sizeof(m->sb));
+                rc = create_obj(m, fd, err, errlen);
                 close(fd);
                 return rc;
             }
-            if (errno != EEXIST) {
-                rc = -errno;
-                shmchop__errf(err, errlen, "%s: cannot create: %s", name, strerror(errno));
+            if (rc != -EEXIST)
                 return rc;
-            }
         }
-        fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
-        if (fd < 0) {
-            rc = -errno;
-            if (errno == ENOENT && create)
-                continue; /* unlinked between our two opens: create it */
-            shmchop__errf(err, errlen, "%s: cannot open: %s", name, strerror(errno));
+        /* Kind before use (R2.12): a FIFO here fails at once. */
+        rc = shmchop__obj_open(name, O_RDWR, &fd, &sb, err, errlen);
+        if (rc == -ENOENT && create)
+            continue; /* unlinked between our two opens: create it */
+        if (rc != 0)
             return rc;
-        }
         rc = attach_obj(m, fd, deadline, err, errlen);
         close(fd);
         return rc;
@@ -237,7 +240,10 @@ int shmchop__mutex_open(shmchop__mutex *m, const char *name, bool create, unsign
 
 void shmchop__mutex_close(shmchop__mutex *m)
 {
-    if (m->obj)
+    /* A signal abandoned inside glibc may still touch the cond (R2.16):
+     * that mapping stays, 128 bytes per broken object for the process's
+     * life, rather than a fault in a thread nobody guards. */
+    if (m->obj && !m->cond_abandoned)
         munmap(m->obj, m->map_size);
     m->obj = NULL;
     m->held = false;
@@ -350,6 +356,22 @@ static int try_take(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stats 
     return 1;
 }
 
+/*
+ * R2.14, R2.3b: the holder of a compatible peer's 96-byte object is never
+ * recorded. It is dead when no live process but us maps the object or
+ * holds it open: then nobody can clear `locked` but a lock breaker. The
+ * scan reads all of /proc, so it is made at most every 100 ms of a wait.
+ */
+static bool holder_unknown_dead(shmchop__mutex *m)
+{
+    uint64_t now = shmchop__now_ns();
+
+    if (m->sb.st_nlink == 0 || now < m->next_user_scan_ns)
+        return false;
+    m->next_user_scan_ns = now + 100000000u;
+    return shmchop__obj_in_use(&m->sb, false, NULL) == 0;
+}
+
 /* Liveness costs system calls: asked outside the inner mutex; then, under
  * it, the lock is broken only if the same holder still has it (R2.3b).
  * Returns 0 when the lock is now ours, 1 when not, or an error. */
@@ -358,7 +380,7 @@ static int break_if_dead(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_s
 {
     int rc;
 
-    if (pid == 0 || shmchop__pid_alive(pid, start) != 0)
+    if (pid == 0 ? !holder_unknown_dead(m) : shmchop__pid_alive(pid, start) != 0)
         return 1;
     if ((rc = inner_lock(m, timeout_ms, ls, err, errlen)) != 0)
         return rc;
@@ -371,8 +393,8 @@ static int break_if_dead(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_s
     return 0;
 }
 
-int shmchop__mutex_lock(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stats *ls,
-                        char *err, size_t errlen)
+static int lock_body(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stats *ls, char *err,
+                     size_t errlen)
 {
     uint64_t t0 = 0, deadline = 0, next_check = 0, step = 20000;
     unsigned yields = 0;
@@ -421,15 +443,14 @@ int shmchop__mutex_lock(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_st
     return rc;
 }
 
-int shmchop__mutex_unlock(shmchop__mutex *m, char *err, size_t errlen)
+/* R2.1 unlock under the inner mutex; the signal for a compatible peer
+ * is the caller's, after the inner mutex is released (R2.16: a signal
+ * that never returns must hold nothing). */
+static int unlock_body(shmchop__mutex *m, bool *waiters, char *err, size_t errlen)
 {
     struct shmchop__mutex_obj *o = m->obj;
-    int rc;
+    int rc = inner_lock(m, SHMCHOP__LOCK_TIMEOUT_MS, NULL, err, errlen);
 
-    if (!m->held)
-        return 0;
-    m->held = false;
-    rc = inner_lock(m, SHMCHOP__LOCK_TIMEOUT_MS, NULL, err, errlen);
     if (rc != 0)
         return rc;
     /* If `gc --break-lock` took the lock from us meanwhile, it is not ours
@@ -439,15 +460,13 @@ int shmchop__mutex_unlock(shmchop__mutex *m, char *err, size_t errlen)
         if (m->ours)
             holder_set(o, 0, 0);
     }
-    /* A compatible peer may sleep on cond (we never do, R2.3c). With no
-     * waiter glibc returns at once, without a system call. */
-    pthread_cond_signal(&o->c.cond);
     inner_unlock(m);
+    *waiters = shmchop__cond_has_waiters(&o->c.cond);
     return 0;
 }
 
-int shmchop__mutex_peek(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stats *ls,
-                        bool *got, char *err, size_t errlen)
+static int peek_body(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stats *ls, bool *got,
+                     char *err, size_t errlen)
 {
     int rc;
 
@@ -465,13 +484,151 @@ int shmchop__mutex_peek(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_st
     return 0;
 }
 
+static void state_body(shmchop__mutex *m, unsigned timeout_ms, shmchop_shm_lock_state *st,
+                       uint64_t *start)
+{
+    if (inner_lock(m, timeout_ms ? timeout_ms : 100, NULL, NULL, 0) != 0) {
+        st->locked = true; /* the inner mutex is stuck: report as held */
+        return;
+    }
+    st->locked = locked_get(m->obj);
+    if (m->ours && st->locked)
+        holder_get(m->obj, &st->holder_pid, start);
+    inner_unlock(m);
+}
+
+static int force_unlock_body(shmchop__mutex *m, unsigned timeout_ms, bool *was_locked,
+                             bool *waiters, char *err, size_t errlen)
+{
+    int rc = inner_lock(m, timeout_ms ? timeout_ms : SHMCHOP__LOCK_TIMEOUT_MS, NULL, err, errlen);
+
+    if (rc != 0)
+        return rc;
+    *was_locked = locked_get(m->obj);
+    locked_set(m->obj, false);
+    if (m->ours)
+        holder_set(m->obj, 0, 0);
+    inner_unlock(m);
+    *waiters = shmchop__cond_has_waiters(&m->obj->c.cond);
+    return 0;
+}
+
+/* ---- every operation guarded (R2.15) ------------------------------------ */
+
+/*
+ * Whoever may truncate a mutex object (its owner; anybody, for a 0666
+ * one) must not be able to kill us with it: every operation runs under
+ * the SIGBUS guard, and a fault fails it with SHMCHOP_E_SEGMENT_GONE and
+ * marks the handle broken (never touched again; the owner re-opens).
+ * The guard's rule "take no lock inside" is bent for the inner mutex,
+ * and this is why that is safe: the 96 or 128 bytes lie in one page, so
+ * a truncated object faults on the first access, before anything is
+ * taken; a truncation while we hold the inner mutex leaves it on our
+ * robust list, which glibc only ever prepends to without reading old
+ * entries, and which the kernel walks at thread exit with fault-safe
+ * accesses.
+ */
+enum mutex_op { OP_LOCK, OP_UNLOCK, OP_PEEK, OP_PEEK_END, OP_STATE, OP_FORCE_UNLOCK };
+
+struct op_ctx {
+    enum mutex_op op;
+    shmchop__mutex *m;
+    unsigned timeout_ms;
+    shmchop__lock_stats *ls;
+    bool *flag;                 /* peek: got; force_unlock: was_locked */
+    bool waiters;               /* unlock, force_unlock: a peer waits on cond */
+    shmchop_shm_lock_state *st;
+    uint64_t start;
+    char *err;
+    size_t errlen;
+    int rc;
+};
+
+static void op_run(void *arg)
+{
+    struct op_ctx *c = arg;
+
+    switch (c->op) {
+    case OP_LOCK: c->rc = lock_body(c->m, c->timeout_ms, c->ls, c->err, c->errlen); break;
+    case OP_UNLOCK: c->rc = unlock_body(c->m, &c->waiters, c->err, c->errlen); break;
+    case OP_PEEK: c->rc = peek_body(c->m, c->timeout_ms, c->ls, c->flag, c->err, c->errlen); break;
+    case OP_PEEK_END: inner_unlock(c->m); break;
+    case OP_STATE: state_body(c->m, c->timeout_ms, c->st, &c->start); break;
+    case OP_FORCE_UNLOCK:
+        c->rc = force_unlock_body(c->m, c->timeout_ms, c->flag, &c->waiters, c->err, c->errlen);
+        break;
+    }
+}
+
+static int guarded_op(struct op_ctx *c)
+{
+    shmchop__mutex *m = c->m;
+
+    if (!m->obj || m->broken) {
+        shmchop__errf(c->err, c->errlen, "%s: mutex object was truncated under us", m->name);
+        return SHMCHOP_E_SEGMENT_GONE;
+    }
+    if (shmchop__guarded(m->obj, m->map_size, op_run, c) != 0) {
+        m->broken = true;
+        m->held = false;
+        shmchop__errf(c->err, c->errlen, "%s: mutex object was truncated under us", m->name);
+        return SHMCHOP_E_SEGMENT_GONE;
+    }
+    return c->rc;
+}
+
+/* R2.16: wake a compatible peer sleeping on cond, never waiting long. */
+static void signal_peer(shmchop__mutex *m, bool waiters)
+{
+    if (!waiters || m->cond_abandoned)
+        return;
+    if (shmchop__cond_signal_bounded(&m->obj->c.cond, SHMCHOP__COND_SIGNAL_TIMEOUT_MS) == 0)
+        return;
+    m->cond_abandoned = true;
+    m->cond_unreported = true;
+}
+
+int shmchop__mutex_lock(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stats *ls,
+                        char *err, size_t errlen)
+{
+    struct op_ctx c = { .op = OP_LOCK, .m = m, .timeout_ms = timeout_ms, .ls = ls, .err = err,
+                        .errlen = errlen };
+    return guarded_op(&c);
+}
+
+int shmchop__mutex_unlock(shmchop__mutex *m, char *err, size_t errlen)
+{
+    struct op_ctx c = { .op = OP_UNLOCK, .m = m, .err = err, .errlen = errlen };
+    int rc;
+
+    if (!m->held)
+        return 0;
+    m->held = false;
+    rc = guarded_op(&c);
+    if (rc == 0)
+        signal_peer(m, c.waiters);
+    return rc;
+}
+
+int shmchop__mutex_peek(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stats *ls,
+                        bool *got, char *err, size_t errlen)
+{
+    struct op_ctx c = { .op = OP_PEEK, .m = m, .timeout_ms = timeout_ms, .ls = ls, .flag = got,
+                        .err = err, .errlen = errlen };
+    *got = false;
+    return guarded_op(&c);
+}
+
 void shmchop__mutex_peek_end(shmchop__mutex *m)
 {
-    inner_unlock(m);
+    struct op_ctx c = { .op = OP_PEEK_END, .m = m };
+    guarded_op(&c);
 }
 
 void shmchop__mutex_state(shmchop__mutex *m, unsigned timeout_ms, shmchop_shm_lock_state *st)
 {
+    struct op_ctx c = { .op = OP_STATE, .m = m, .timeout_ms = timeout_ms, .st = st };
+
     memset(st, 0, sizeof(*st));
     if (!m->obj)
         return;
@@ -479,33 +636,61 @@ void shmchop__mutex_state(shmchop__mutex *m, unsigned timeout_ms, shmchop_shm_lo
     st->size = m->map_size;
     st->ready = true;
     st->holder_alive = -1;
-    if (inner_lock(m, timeout_ms ? timeout_ms : 100, NULL, NULL, 0) != 0) {
-        st->locked = true; /* the inner mutex is stuck: report as held */
+    if (guarded_op(&c) != 0) {
+        st->locked = true; /* cannot look: report as held */
         return;
     }
-    st->locked = locked_get(m->obj);
-    uint64_t start = 0;
-    if (m->ours && st->locked)
-        holder_get(m->obj, &st->holder_pid, &start);
-    inner_unlock(m);
     if (st->holder_pid != 0)
-        st->holder_alive = shmchop__pid_alive(st->holder_pid, start);
+        st->holder_alive = shmchop__pid_alive(st->holder_pid, c.start);
 }
 
 int shmchop__mutex_force_unlock(shmchop__mutex *m, unsigned timeout_ms, bool *was_locked,
                                 char *err, size_t errlen)
 {
+    struct op_ctx c = { .op = OP_FORCE_UNLOCK, .m = m, .timeout_ms = timeout_ms,
+                        .flag = was_locked, .err = err, .errlen = errlen };
     int rc;
 
     *was_locked = false;
-    rc = inner_lock(m, timeout_ms ? timeout_ms : SHMCHOP__LOCK_TIMEOUT_MS, NULL, err, errlen);
-    if (rc != 0)
-        return rc;
-    *was_locked = locked_get(m->obj);
-    locked_set(m->obj, false);
-    if (m->ours)
-        holder_set(m->obj, 0, 0);
-    pthread_cond_signal(&m->obj->c.cond);
-    inner_unlock(m);
+    rc = guarded_op(&c);
+    if (rc == 0)
+        signal_peer(m, c.waiters);
+    return rc;
+}
+
+bool shmchop__mutex_cond_report(shmchop__mutex *m, char *msg, size_t msglen)
+{
+    if (!m->cond_unreported)
+        return false;
+    m->cond_unreported = false;
+    shmchop__errf(msg, msglen,
+                  "%s: pthread_cond_signal did not return within %u ms: a waiter died inside "
+                  "pthread_cond_wait or the condition variable is corrupt (glibc bug 21422); "
+                  "not signalled again (gc --repair %s when nobody maps it)",
+                  m->name, SHMCHOP__COND_SIGNAL_TIMEOUT_MS, m->name);
+    return true;
+}
+
+static void cond_init_fn(void *arg)
+{
+    pthread_cond_t *cond = arg;
+    pthread_condattr_t ca;
+
+    pthread_condattr_init(&ca);
+    pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
+    pthread_cond_init(cond, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+int shmchop__mutex_repair_cond(shmchop__mutex *m, char *err, size_t errlen)
+{
+    /* The caller has made sure no other process maps the object (R2.16):
+     * nobody waits on it, so re-initialising strands no waiter. */
+    if (!m->obj || m->broken ||
+        shmchop__guarded(m->obj, m->map_size, cond_init_fn, &m->obj->c.cond) != 0) {
+        m->broken = m->obj != NULL;
+        shmchop__errf(err, errlen, "%s: mutex object was truncated under us", m->name);
+        return SHMCHOP_E_SEGMENT_GONE;
+    }
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 /*
  * The object in shared memory. The first three fields are the compatible
@@ -41,6 +42,11 @@ typedef struct shmchop__mutex {
     size_t map_size;                /* 96 (the peer's object) or 128 (ours) */
     bool ours;                      /* holder fields present */
     bool held;                      /* this handle set `locked` */
+    bool broken;                    /* truncated under us (R2.15): never touched again */
+    bool cond_abandoned;            /* a signal on cond never returned (R2.16) */
+    bool cond_unreported;           /* ... and nobody has been told yet */
+    struct stat sb;                 /* the object's identity, for who maps it (R2.14) */
+    uint64_t next_user_scan_ns;     /* when to ask /proc again about an unknown holder */
     char name[SHMCHOP_SHM_OBJ_NAME_SIZE];
 } shmchop__mutex;
 
@@ -94,5 +100,21 @@ void shmchop__mutex_state(shmchop__mutex *m, unsigned timeout_ms, shmchop_shm_lo
 /* Clear `locked` whoever holds it (`gc --break-lock`). *was_locked tells. */
 int shmchop__mutex_force_unlock(shmchop__mutex *m, unsigned timeout_ms, bool *was_locked,
                                 char *err, size_t errlen);
+
+/*
+ * Every operation above runs under the SIGBUS guard (R2.15): a mutex
+ * object truncated under us fails it with SHMCHOP_E_SEGMENT_GONE and the
+ * handle is broken from then on. Unlock signals `cond` for a compatible
+ * peer only when glibc counts a waiter, after the inner mutex is released,
+ * bounded (R2.16): a signal that does not return within 100 ms is
+ * abandoned and never tried again on this handle.
+ */
+
+/* Once per abandoned signal: true with the one-line report in msg. */
+bool shmchop__mutex_cond_report(shmchop__mutex *m, char *msg, size_t msglen);
+
+/* `gc --repair`: re-initialise cond. The caller makes sure no other
+ * process maps the object. 0 or SHMCHOP_E_SEGMENT_GONE. */
+int shmchop__mutex_repair_cond(shmchop__mutex *m, char *err, size_t errlen);
 
 #endif

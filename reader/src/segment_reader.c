@@ -6,6 +6,7 @@
 #include "shm_access.h"
 #include "shm_info.h"
 #include "shm_mutex.h"
+#include "shm_object.h"
 #include "shm_util.h"
 
 #include <shmchop/image.h>
@@ -151,21 +152,22 @@ static int open_data(shmchop_segment *seg, shmchop_segment_status *st)
     struct stat sb;
     int fd, rc;
 
-    rc = shmchop__shm_open_stat(seg->names.data, O_RDONLY, 0, &fd, &sb);
+    /* Kind before use (R2.12): a FIFO here fails at once, never waits. */
+    rc = shmchop__obj_open(seg->names.data, O_RDONLY, &fd, &sb, SERR(seg));
     if (rc == -ENOENT) {
         shmchop__errf(SERR(seg), "%s: data object is missing", seg->names.data);
         return SHMCHOP_E_SEGMENT_GONE;
     }
-    if (rc != 0) {
-        shmchop__errf(SERR(seg), "%s: cannot open: %s", seg->names.data, strerror(-rc));
+    if (rc != 0)
         return rc;
-    }
     rc = shmchop__check_object(seg->names.data, &sb, seg->o.strict, w, sizeof(w));
     if (rc < 0) {
         shmchop__errf(SERR(seg), "%s", w);
         goto fail;
     }
     if (rc > 0)
+        warn(st, w);
+    if (shmchop__obj_check_links(&sb, seg->names.data, w, sizeof(w)) != 0)
         warn(st, w);
     rc = 0;
     if (sb.st_size == 0) {
@@ -197,6 +199,15 @@ fail:
     return rc;
 }
 
+/* The info object was truncated under its mapping (R2.15): this read
+ * fails, the next attaches from scratch (R2.7a). */
+static int info_gone(shmchop_segment *seg)
+{
+    seg->stats.sigbus_total++;
+    shmchop__errf(SERR(seg), "%s: info object was truncated under the reader", seg->info.name);
+    return SHMCHOP_E_SEGMENT_GONE;
+}
+
 /* Under the info mutex: check the info (R2.5), set supported, and open
  * the data object it names. */
 static int attach_locked(shmchop_segment *seg, shmchop_segment_status *st)
@@ -205,7 +216,8 @@ static int attach_locked(shmchop_segment *seg, shmchop_segment_status *st)
     char pf[SHMCHOP_POSTFIX_SIZE];
     int rc;
 
-    shmchop__info_read(&seg->info, &v);
+    if (shmchop__info_read(&seg->info, &v) != 0)
+        return info_gone(seg);
     if (v.magic == 0) {
         shmchop__errf(SERR(seg), "%s: not initialised yet", seg->info.name);
         return SHMCHOP_E_NOT_READY;
@@ -216,7 +228,8 @@ static int attach_locked(shmchop_segment *seg, shmchop_segment_status *st)
                       SHMCHOP_INFO_VERSION);
         return SHMCHOP_E_BAD_INFO;
     }
-    shmchop__info_set_supported(&seg->info);
+    if (shmchop__info_set_supported(&seg->info) != 0)
+        return info_gone(seg);
     if (v.detach) {
         shmchop__errf(SERR(seg), "%s: writer detached", seg->info.name);
         return SHMCHOP_E_DETACHED;
@@ -301,15 +314,17 @@ static int check_info(shmchop_segment *seg, shmchop_segment_status *st, bool *mo
         if (rc != 0)
             return rc;
     }
-    shmchop__info_read(&seg->info, &v);
+    rc = shmchop__info_read(&seg->info, &v);
     /* A peer restarted on the same info object clears supported: say
      * again that we follow postfixes. */
-    if (v.magic == SHMCHOP_INFO_MAGIC && !v.supported)
-        shmchop__info_set_supported(&seg->info);
+    if (rc == 0 && v.magic == SHMCHOP_INFO_MAGIC && !v.supported)
+        rc = shmchop__info_set_supported(&seg->info);
     if (peeked)
         shmchop__mutex_peek_end(&seg->info_mx);
     else
         shmchop__mutex_unlock(&seg->info_mx, NULL, 0);
+    if (rc != 0)
+        return info_gone(seg);
     if (v.magic != SHMCHOP_INFO_MAGIC) {
         shmchop__errf(SERR(seg), "%s: magicNumber changed to 0x%08X", seg->info.name,
                       (unsigned)v.magic);
