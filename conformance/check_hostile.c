@@ -301,10 +301,16 @@ START_TEST(r2_13_objects_are_identified_by_content)
     plant_file("TouchSHMaMutex", mutex, sizeof(mutex));
     plant_file("TouchSHMjunk", junk, sizeof(junk));
     plant_file("TouchSHMempty", "", 0);
+    static const unsigned char zeros[5000];
+    plant_file("TouchSHMzeros", zeros, sizeof(zeros));
 
     struct { const char *name; shmchop__obj_kind kind; int rc; const char *needle; } cases[] = {
         { "TouchSHMa", SHMCHOP__OBJ_DATA, 0, NULL },
         { "TouchSHMempty", SHMCHOP__OBJ_DATA, 0, NULL },
+        /* created and never published: a killed writer's leftover */
+        { "TouchSHMzeros", SHMCHOP__OBJ_DATA, 0, NULL },
+        /* zeros at a mutex object's size: an unlocked mutex, not data */
+        { "TouchSHMaMutex", SHMCHOP__OBJ_DATA, SHMCHOP_E_UNSAFE_OBJECT, "mutex" },
         { "TouchSHMTouchSHMa4jhd783h", SHMCHOP__OBJ_INFO, 0, NULL },
         { "TouchSHMaMutex", SHMCHOP__OBJ_MUTEX, 0, NULL },
         /* name "aMutex"'s data object is name "a"'s data mutex */

@@ -446,6 +446,13 @@ START_TEST(r2_2_half_made_objects)
     snprintf(obj, sizeof(obj), "TouchSHM%sMutex", name);
     int fd = shm_open(obj, O_RDWR | O_CREAT | O_EXCL, 0600);
     ck_assert_int_ge(fd, 0);
+    /* The creator is another live process holding the object open (a
+     * half-made object nobody holds would be replaced, R2.14). */
+    pid_t creator = sct_fork();
+    if (creator == 0) {
+        for (;;)
+            pause();
+    }
     double t0 = sct_now_ms();
     ck_assert_int_eq(shmchop__mutex_open(&m, obj, true, 0600, 150, err, sizeof(err)),
                      SHMCHOP_E_NOT_READY);
@@ -495,11 +502,17 @@ START_TEST(r2_2_half_made_objects)
     ck_assert_msg(sct_now_ms() - t0 < 1000, "should not wait for a dead creator");
     ck_assert_ptr_nonnull(strstr(err, "dead pid"));
 
-    /* A size that is no mutex object is refused. */
+    /* A size that is no mutex object is refused while somebody holds it. */
     ck_assert_int_eq(ftruncate(fd, 50), 0);
     ck_assert_int_eq(shmchop__mutex_open(&m, obj, true, 0600, 100, err, sizeof(err)),
                      SHMCHOP_E_UNSAFE_OBJECT);
+    /* Once nobody else holds the wreck, a creator makes it anew (R2.14). */
     munmap(o, 128);
+    kill(creator, SIGKILL);
+    sct_reap(creator, 5000);
+    ck_assert_int_eq(shmchop__mutex_open(&m, obj, true, 0600, 100, err, sizeof(err)), 0);
+    ck_assert(m.ours);
+    shmchop__mutex_close(&m);
     close(fd);
     shm_unlink(obj);
     sct_cleanup(name);
@@ -627,6 +640,7 @@ START_TEST(r2_3a_start_time_tells_reused_pid)
     sct_pipe_open(&mapped);
     pid_t peer = sct_fork();
     if (peer == 0) {
+        close(m.fd); /* ours, with our marks: the peer is another program */
         int fd = shm_open(obj, O_RDWR, 0);
         if (fd < 0 || mmap(NULL, 96, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED)
             _exit(1);

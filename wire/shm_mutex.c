@@ -9,6 +9,8 @@
 #include "sigbus_guard.h"
 
 #include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -114,6 +116,11 @@ static void mutex_init_obj(struct shmchop__mutex_obj *o)
     shmchop__shm_store_u32_release(&o->init_magic, SHMCHOP__MUTEX_READY);
 }
 
+static void init_fn(void *arg)
+{
+    mutex_init_obj(arg);
+}
+
 /* We won the O_EXCL race (the object is created and reserved, R2.15):
  * map and initialise; on failure unlink what we made, so nobody waits
  * for it. */
@@ -130,7 +137,38 @@ static int create_obj(shmchop__mutex *m, int fd, char *err, size_t errlen)
     m->obj = p;
     m->map_size = SHMCHOP_SHM_MUTEX_SIZE;
     m->ours = true;
-    mutex_init_obj(m->obj);
+    if (shmchop__guarded(p, SHMCHOP_SHM_MUTEX_SIZE, init_fn, p) != 0) {
+        shmchop__errf(err, errlen, "%s: truncated while being initialised", m->name);
+        munmap(p, SHMCHOP_SHM_MUTEX_SIZE);
+        m->obj = NULL;
+        return SHMCHOP_E_SEGMENT_GONE;
+    }
+    return 0;
+}
+
+/* The ready mark, read under the SIGBUS guard (R2.15): an object
+ * truncated while we wait for it is an error, not a crash. */
+struct ready_ctx {
+    struct shmchop__mutex_obj *o;
+    bool ready, faulted;
+    uint32_t creator;
+};
+
+static void ready_fn(void *arg)
+{
+    struct ready_ctx *c = arg;
+
+    c->ready = shmchop__shm_load_u32_acquire(&c->o->init_magic) == SHMCHOP__MUTEX_READY;
+    c->creator = shmchop__shm_load_u32(&c->o->creator_pid);
+}
+
+static int read_ready(shmchop__mutex *m, struct ready_ctx *c)
+{
+    if (shmchop__guarded(m->obj, m->map_size, ready_fn, c) != 0) {
+        c->faulted = true;
+        c->ready = false;
+        return -1;
+    }
     return 0;
 }
 
@@ -166,12 +204,13 @@ static int attach_obj(shmchop__mutex *m, int fd, uint64_t deadline, char *err, s
     m->obj = p;
     if (!m->ours)
         return 0;
-    while (shmchop__shm_load_u32_acquire(&m->obj->init_magic) != SHMCHOP__MUTEX_READY) {
-        uint32_t creator = shmchop__shm_load_u32(&m->obj->creator_pid);
+    struct ready_ctx rc_ = { .o = m->obj };
+    while (read_ready(m, &rc_) == 0 && !rc_.ready) {
+        uint32_t creator = rc_.creator;
         /* The creator may have finished and exited since the load above:
          * only a dead creator AND a still missing magic mean half-made. */
-        if (creator != 0 && shmchop__pid_alive(creator, 0) == 0 &&
-            shmchop__shm_load_u32_acquire(&m->obj->init_magic) != SHMCHOP__MUTEX_READY) {
+        if (creator != 0 && shmchop__pid_alive(creator, 0) == 0 && read_ready(m, &rc_) == 0 &&
+            !rc_.ready) {
             shmchop__errf(err, errlen, "%s: left half-made by dead pid %u (gc removes it)",
                           m->name, creator);
             goto not_ready;
@@ -183,11 +222,55 @@ static int attach_obj(shmchop__mutex *m, int fd, uint64_t deadline, char *err, s
         shmchop__sleep_ns(step);
         step = backoff_next(step);
     }
+    if (rc_.faulted) {
+        shmchop__errf(err, errlen, "%s: truncated while being opened", m->name);
+        goto not_ready;
+    }
     return 0;
 not_ready:
     munmap(m->obj, m->map_size);
     m->obj = NULL;
     return SHMCHOP_E_NOT_READY;
+}
+
+/*
+ * A mutex object that can never become one -- cut below 96 bytes, or
+ * left half-made -- and that no other live process maps or holds open
+ * (R2.14) is a wreck (R2.2: gc would remove it): a creator unlinks it and
+ * makes it anew rather than fail the name for good. Anything that carries
+ * another object's magic is never touched (R2.13).
+ */
+static bool replaceable(int rc, int fd, const char *name)
+{
+    struct stat sb;
+    uint32_t magic = 0;
+
+    if ((rc != SHMCHOP_E_NOT_READY && rc != SHMCHOP_E_UNSAFE_OBJECT) || fstat(fd, &sb) != 0)
+        return false;
+    if (rc == SHMCHOP_E_UNSAFE_OBJECT) {
+        if (sb.st_size >= SHMCHOP_SHM_MUTEX_COMPAT_SIZE)
+            return false; /* a data or info object at this path: another name's */
+        if (sb.st_size >= 4 && pread(fd, &magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) &&
+            magic != 0)
+            return false;
+    }
+    if (shmchop__obj_in_use(&sb, false, NULL) != 0)
+        return false;
+    return shmchop__obj_unlink_own(name, fd) == 0;
+}
+
+/* The descriptor stays open with this process's "one of ours maps it"
+ * mark (R2.14: how an unknown holder is told dead), closed on failure. */
+static int keep_fd(shmchop__mutex *m, int fd, int rc)
+{
+    if (rc != 0) {
+        close(fd);
+        return rc;
+    }
+    m->fd = fd;
+    m->has_fd = true;
+    shmchop__obj_mark(fd, false, true);
+    return 0;
 }
 
 int shmchop__mutex_open(shmchop__mutex *m, const char *name, bool create, unsigned mode,
@@ -197,6 +280,7 @@ int shmchop__mutex_open(shmchop__mutex *m, const char *name, bool create, unsign
     int rc = -ENOENT;
 
     memset(m, 0, sizeof(*m));
+    m->fd = -1;
     snprintf(m->name, sizeof(m->name), "%s", name);
     if (mode == 0)
         mode = SHMCHOP__DEFAULT_MODE;
@@ -218,8 +302,7 @@ int shmchop__mutex_open(shmchop__mutex *m, const char *name, bool create, unsign
                 if (fstat(fd, &m->sb) != 0)
                     memset(&m->sb, 0, sizeof(m->sb));
                 rc = create_obj(m, fd, err, errlen);
-                close(fd);
-                return rc;
+                return keep_fd(m, fd, rc);
             }
             if (rc != -EEXIST)
                 return rc;
@@ -231,8 +314,11 @@ int shmchop__mutex_open(shmchop__mutex *m, const char *name, bool create, unsign
         if (rc != 0)
             return rc;
         rc = attach_obj(m, fd, deadline, err, errlen);
-        close(fd);
-        return rc;
+        if (create && replaceable(rc, fd, name)) {
+            close(fd);
+            continue; /* a wreck nobody uses: made anew */
+        }
+        return keep_fd(m, fd, rc);
     }
     shmchop__errf(err, errlen, "%s: keeps vanishing while being opened", name);
     return rc;
@@ -243,8 +329,13 @@ void shmchop__mutex_close(shmchop__mutex *m)
     /* A signal abandoned inside glibc may still touch the cond (R2.16):
      * that mapping stays, 128 bytes per broken object for the process's
      * life, rather than a fault in a thread nobody guards. */
-    if (m->obj && !m->cond_abandoned)
+    if (m->obj && !m->cond_abandoned && !m->retired)
         munmap(m->obj, m->map_size);
+    /* has_fd, not fd >= 0: a zeroed handle never opened has fd 0. */
+    if (m->has_fd)
+        close(m->fd);
+    m->has_fd = false;
+    m->fd = -1;
     m->obj = NULL;
     m->held = false;
 }
@@ -269,6 +360,42 @@ static void repair_owner_dead(shmchop__mutex *m, shmchop__lock_stats *ls)
     pthread_mutex_consistent(&o->c.mutex);
 }
 
+/*
+ * A compatible peer's inner mutex is not robust: a peer killed while it
+ * holds it (in its lock, its unlock, or waking from pthread_cond_wait)
+ * leaves it held for good. glibc records the owner's thread id in every
+ * mutex (__owner); when that thread is gone (R2.3b: provably dead; one
+ * pid namespace assumed), the mutex is re-initialised and its sleepers
+ * woken, so they retry on a free mutex. Our own objects are robust and
+ * repaired through EOWNERDEAD instead.
+ */
+static bool inner_owner_dead(const shmchop__mutex *m)
+{
+#ifdef __GLIBC__
+    int owner = __atomic_load_n(&m->obj->c.mutex.__data.__owner, __ATOMIC_RELAXED);
+    return !m->ours && owner > 0 && shmchop__pid_alive((uint32_t)owner, 0) == 0;
+#else
+    (void)m;
+    return false;
+#endif
+}
+
+static void inner_reinit(shmchop__mutex *m, shmchop__lock_stats *ls)
+{
+    pthread_mutexattr_t ma;
+
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+    pthread_mutex_init(&m->obj->c.mutex, &ma);
+    pthread_mutexattr_destroy(&ma);
+#ifdef __GLIBC__
+    /* Whoever sleeps on the old lock word wakes up and finds it free. */
+    syscall(SYS_futex, &m->obj->c.mutex.__data.__lock, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+#endif
+    if (ls)
+        ls->breaks++;
+}
+
 /* Take the inner mutex, bounded by timeout_ms. The uncontended case is
  * one trylock: no system call, not even a clock read. */
 static int inner_lock(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stats *ls, char *err,
@@ -276,6 +403,10 @@ static int inner_lock(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stat
 {
     int rc = pthread_mutex_trylock(&m->obj->c.mutex);
 
+    if (rc == EBUSY && inner_owner_dead(m)) {
+        inner_reinit(m, ls);
+        rc = pthread_mutex_trylock(&m->obj->c.mutex);
+    }
     if (rc == EBUSY) {
         uint64_t deadline = shmchop__now_ns() + (uint64_t)timeout_ms * 1000000u;
         struct timespec ts = { .tv_sec = (time_t)(deadline / 1000000000u),
@@ -310,6 +441,8 @@ static void set_held(shmchop__mutex *m)
      * free with stale holder fields, which the next locker overwrites. */
     if (m->ours)
         holder_set(o, shmchop__self_pid(), shmchop__self_start());
+    else
+        shmchop__obj_mark(m->has_fd ? m->fd : -1, true, true); /* before `locked`, cleared after */
     locked_set(o, true);
     m->held = true;
 }
@@ -358,9 +491,10 @@ static int try_take(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stats 
 
 /*
  * R2.14, R2.3b: the holder of a compatible peer's 96-byte object is never
- * recorded. It is dead when no live process but us maps the object or
- * holds it open: then nobody can clear `locked` but a lock breaker. The
- * scan reads all of /proc, so it is made at most every 100 ms of a wait.
+ * recorded. It is dead when every live process but us that maps the
+ * object is one of ours and none of them holds it (their OFD marks,
+ * shmchop__obj_mark): then nobody can clear `locked` but a lock breaker.
+ * The scan reads all of /proc, so it is made at most every 100 ms.
  */
 static bool holder_unknown_dead(shmchop__mutex *m)
 {
@@ -369,7 +503,7 @@ static bool holder_unknown_dead(shmchop__mutex *m)
     if (m->sb.st_nlink == 0 || now < m->next_user_scan_ns)
         return false;
     m->next_user_scan_ns = now + 100000000u;
-    return shmchop__obj_in_use(&m->sb, false, NULL) == 0;
+    return shmchop__obj_unknown_holder_dead(&m->sb) == 1;
 }
 
 /* Liveness costs system calls: asked outside the inner mutex; then, under
@@ -461,6 +595,8 @@ static int unlock_body(shmchop__mutex *m, bool *waiters, char *err, size_t errle
             holder_set(o, 0, 0);
     }
     inner_unlock(m);
+    if (!m->ours && m->has_fd)
+        shmchop__obj_mark(m->fd, true, false);
     *waiters = shmchop__cond_has_waiters(&o->c.cond);
     return 0;
 }
@@ -560,6 +696,23 @@ static void op_run(void *arg)
     }
 }
 
+/*
+ * After a fault the inner mutex may still sit on this thread's robust
+ * list (we may have held it), and glibc writes into the list's head entry
+ * whenever it takes another robust mutex: left as it is, the truncated
+ * page would fault there, outside any guard. So the broken mapping is
+ * replaced, at the same address, by private zero pages: the stale entry
+ * stays valid memory for glibc and for the kernel's walk at thread exit,
+ * and is never unmapped (shmchop__mutex_close keeps it).
+ */
+static void retire_mapping(shmchop__mutex *m)
+{
+    if (mmap(m->obj, m->map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+             -1, 0) == MAP_FAILED)
+        return; /* the old mapping stays; nothing better to do */
+    m->retired = true;
+}
+
 static int guarded_op(struct op_ctx *c)
 {
     shmchop__mutex *m = c->m;
@@ -569,6 +722,7 @@ static int guarded_op(struct op_ctx *c)
         return SHMCHOP_E_SEGMENT_GONE;
     }
     if (shmchop__guarded(m->obj, m->map_size, op_run, c) != 0) {
+        retire_mapping(m);
         m->broken = true;
         m->held = false;
         shmchop__errf(c->err, c->errlen, "%s: mutex object was truncated under us", m->name);

@@ -43,9 +43,12 @@ typedef struct shmchop__mutex {
     bool ours;                      /* holder fields present */
     bool held;                      /* this handle set `locked` */
     bool broken;                    /* truncated under us (R2.15): never touched again */
+    bool retired;                   /* its mapping replaced by private pages, kept */
     bool cond_abandoned;            /* a signal on cond never returned (R2.16) */
     bool cond_unreported;           /* ... and nobody has been told yet */
     struct stat sb;                 /* the object's identity, for who maps it (R2.14) */
+    int fd;                         /* kept open with our marks (shmchop__obj_mark) */
+    bool has_fd;
     uint64_t next_user_scan_ns;     /* when to ask /proc again about an unknown holder */
     char name[SHMCHOP_SHM_OBJ_NAME_SIZE];
 } shmchop__mutex;

@@ -153,6 +153,12 @@ int shmchop__obj_identify(int fd, const struct stat *sb, shmchop__obj_kind kind,
     }
     if (rc == 0 && (magic == SHMCHOP_MAGIC || magic == GLOBAL_MAGIC))
         return 0;
+    /* Zeros where the magic goes, at a size no mutex object has: a data
+     * object created (ftruncate reads as zeros) and never published to,
+     * as a writer killed before its first frame leaves it. */
+    if (magic == 0 && sb->st_size != SHMCHOP_SHM_MUTEX_COMPAT_SIZE &&
+        sb->st_size != SHMCHOP_SHM_MUTEX_SIZE)
+        return 0;
     if (sb->st_size == SHMCHOP_SHM_MUTEX_COMPAT_SIZE || sb->st_size == SHMCHOP_SHM_MUTEX_SIZE)
         snprintf(found, sizeof(found), "%jd bytes: a mutex object", (intmax_t)sb->st_size);
     else if (magic == SHMCHOP_INFO_MAGIC)
@@ -475,4 +481,112 @@ void shmchop__probes_in_use(shmchop__obj_probe *const ps[], size_t n)
 bool shmchop__obj_removable(const shmchop__obj_probe *p)
 {
     return p->exists && p->sound && p->use.users == 0;
+}
+
+int shmchop__obj_unlink_own(const char *name, int fd)
+{
+    struct stat mine, now;
+    int f;
+
+    if (fd < 0 || fstat(fd, &mine) != 0)
+        return 0;
+    if (shmchop__obj_open(name, O_RDONLY, &f, &now, NULL, 0) != 0)
+        return 0;
+    close(f);
+    if (now.st_dev != mine.st_dev || now.st_ino != mine.st_ino)
+        return 0;
+    return shm_unlink(name) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
+/* ---- unknown lock holders (R2.14, R2.3b) ---- */
+
+/*
+ * This project's processes mark the mutex objects they map: an OFD read
+ * lock on byte 1, on a descriptor kept open for the mapping's life; and
+ * while one of them holds the R2.1 lock of an object that records no
+ * holder (a compatible peer's 96 bytes), an OFD write lock on byte 0.
+ * The kernel drops both when the process dies. fdinfo shows them as
+ * "lock: N: OFDLCK ADVISORY READ -1 MM:mm:ino 1 1".
+ */
+static void fd_marks(const char *pid, const char *fd, const struct stat *sb, bool *ours,
+                     bool *holds)
+{
+    char path[320], line[256], kind[16], rw[16];
+    unsigned maj, min;
+    unsigned long long ino, start, end;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%s/fdinfo/%s", pid, fd);
+    if (!(f = fopen(path, "re")))
+        return;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "lock: %*d: %15s %*s %15s %*d %x:%x:%llu %llu %llu", kind, rw, &maj,
+                   &min, &ino, &start, &end) == 7 &&
+            strcmp(kind, "OFDLCK") == 0 && ino == (unsigned long long)sb->st_ino &&
+            maj == major(sb->st_dev) && min == minor(sb->st_dev)) {
+            *ours |= strcmp(rw, "READ") == 0 && start == 1 && end == 1;
+            *holds |= strcmp(rw, "WRITE") == 0 && start == 0 && end == 0;
+        }
+    fclose(f);
+}
+
+/* What pid is to the object: 0 unrelated, 1 one of ours not holding the
+ * lock, 2 a possible holder (ours holding it, or anybody else who maps
+ * or holds it), -1 cannot look. */
+static int pid_relation(const char *pid, uint32_t v, const struct stat *sb)
+{
+    const struct stat *sbs[1] = { sb };
+    shmchop__obj_use u = { 0 };
+    bool ours = false, holds = false;
+    char path[300];
+    struct dirent *de;
+    DIR *d;
+
+    if (pid_maps(pid, v, sbs, 1, &u) == -ENOENT)
+        return 0;
+    snprintf(path, sizeof(path), "/proc/%s/fd", pid);
+    if (!(d = opendir(path)))
+        return errno == ENOENT ? 0 : (u.users ? 2 : -1);
+    while ((de = readdir(d)) != NULL) {
+        struct stat st;
+        if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, 0) != 0 ||
+            st.st_ino != sb->st_ino || st.st_dev != sb->st_dev)
+            continue;
+        u.users = 1;
+        fd_marks(pid, de->d_name, sb, &ours, &holds);
+    }
+    closedir(d);
+    if (!u.users)
+        return 0;
+    return ours && !holds ? 1 : 2;
+}
+
+int shmchop__obj_unknown_holder_dead(const struct stat *sb)
+{
+    uint32_t self = shmchop__self_pid();
+    struct dirent *de;
+    int dead = 1;
+    DIR *d = opendir("/proc");
+
+    if (!d)
+        return 0;
+    while (dead && (de = readdir(d)) != NULL) {
+        char *end;
+        unsigned long v = strtoul(de->d_name, &end, 10);
+        if (*end || v == 0 || v > INT32_MAX || (uint32_t)v == self)
+            continue;
+        int rel = pid_relation(de->d_name, (uint32_t)v, sb);
+        if (rel == 2 || (rel < 0 && unreadable_may_use(de->d_name, sb)))
+            dead = 0;
+    }
+    closedir(d);
+    return dead;
+}
+
+int shmchop__obj_mark(int fd, bool holder, bool on)
+{
+    struct flock fl = { .l_type = on ? (holder ? F_WRLCK : F_RDLCK) : F_UNLCK,
+                        .l_whence = SEEK_SET, .l_start = holder ? 0 : 1, .l_len = 1 };
+
+    return fd < 0 || fcntl(fd, F_OFD_SETLK, &fl) == 0 ? 0 : -errno;
 }

@@ -11,7 +11,9 @@
 
 /* What an object of a name is supposed to be (R2.13). */
 typedef enum shmchop__obj_kind {
-    SHMCHOP__OBJ_DATA,  /* starts with the CHOP or the global magic, or is empty */
+    SHMCHOP__OBJ_DATA,  /* starts with the CHOP or the global magic, or is empty, or
+                           reads as zeros there at a size no mutex object has
+                           (created, never published) */
     SHMCHOP__OBJ_INFO,  /* at least 44 bytes, the info magic first */
     SHMCHOP__OBJ_MUTEX, /* exactly 96 (compatible peer) or 128 (ours) bytes */
 } shmchop__obj_kind;
@@ -112,6 +114,26 @@ typedef struct shmchop__obj_probe {
 /* Probe object `name` of `kind` into *p (always filled). Returns 0, or
  * -errno when /dev/shm itself cannot be asked. */
 int shmchop__obj_probe_one(const char *name, shmchop__obj_kind kind, shmchop__obj_probe *p);
+
+/* Unlink name only while it still is the object open as fd (a writer
+ * removing its own objects must not remove whatever replaced them).
+ * Returns 0 (also when name is gone or is another object now) or -errno. */
+int shmchop__obj_unlink_own(const char *name, int fd);
+
+/*
+ * R2.14 for a lock whose holder is not recorded (a compatible peer's
+ * 96-byte mutex object): 1 when it is provably dead -- every other live
+ * process that maps or holds the object is one of this project's (marked
+ * with shmchop__obj_mark) and none of them holds the lock -- else 0. A
+ * scan of /proc: for a wait that has lasted, never for a fast path.
+ */
+int shmchop__obj_unknown_holder_dead(const struct stat *sb);
+
+/* Set (on) or clear this process's mark on a mutex object's descriptor:
+ * holder false, "one of ours maps it" (read lock, byte 1); holder true,
+ * "one of ours holds its R2.1 lock" (write lock, byte 0). OFD locks: the
+ * kernel drops them with the process. 0 or -errno. */
+int shmchop__obj_mark(int fd, bool holder, bool on);
 
 /* Who uses each probed object, in one pass over /proc. */
 void shmchop__probes_in_use(shmchop__obj_probe *const ps[], size_t n);

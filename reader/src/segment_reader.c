@@ -595,6 +595,18 @@ static int ensure_attached(shmchop_segment *seg, uint64_t now, shmchop_segment_s
     return moved ? attach(seg, st) : 0;
 }
 
+/* R2.16: a signal abandoned on a mutex object's cond is said once, as a
+ * warning of the read that abandoned it. No system call. */
+static void report_conds(shmchop_segment *seg, shmchop_segment_status *st)
+{
+    char msg[SHMCHOP_MESSAGE_MAX];
+
+    if (shmchop__mutex_cond_report(&seg->info_mx, msg, sizeof(msg)))
+        warn(st, msg);
+    if (shmchop__mutex_cond_report(&seg->data_mx, msg, sizeof(msg)))
+        warn(st, msg);
+}
+
 static int do_read(shmchop_segment *seg, void *buf, size_t cap, size_t *len,
                    shmchop_segment_status *st)
 {
@@ -613,6 +625,7 @@ static int do_read(shmchop_segment *seg, void *buf, size_t cap, size_t *len,
     }
     if (rc == 0)
         rc = copy_out(seg, buf, len, &ext, st);
+    report_conds(seg, st);
     if (rc == 0) {
         update_alive(seg, &ext, now, st);
         return 0;

@@ -5,7 +5,9 @@
 #include "segment_writer_internal.h"
 #include "image_internal.h"
 #include "shm_access.h"
+#include "shm_object.h"
 #include "shm_util.h"
+#include "sigbus_guard.h"
 
 #include <shmchop/image.h>
 
@@ -36,35 +38,28 @@ int shmchop__writer_check_size(shmchop_writer *w, size_t size)
     return 0;
 }
 
-/* Create a data object of `size` bytes with O_EXCL (R2.11) and map it.
- * -EEXIST goes back to the caller; other failures unlink what was made. */
+/* Create a data object of `size` bytes with O_EXCL (R2.11), reserved so
+ * a full /dev/shm fails here and not later (R2.15), and map it. -EEXIST
+ * goes back to the caller; other failures unlink what was made. */
 static int data_create(shmchop_writer *w, const char *dname, size_t size, int *fd_out,
                        unsigned char **map_out)
 {
-    int fd = shm_open(dname, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)w->mode);
+    int fd, rc = shmchop__obj_create(dname, w->mode, size, &fd, WERR(w));
     void *p;
-    int rc;
 
-    if (fd < 0) {
+    if (rc != 0)
+        return rc;
+    p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
         rc = -errno;
-        if (rc != -EEXIST)
-            shmchop__errf(WERR(w), "%s: cannot create: %s", dname, strerror(errno));
+        shmchop__errf(WERR(w), "%s: cannot map %zu bytes: %s", dname, size, strerror(-rc));
+        shm_unlink(dname);
+        close(fd);
         return rc;
     }
-    if (fchmod(fd, (mode_t)w->mode) != 0 || ftruncate(fd, (off_t)size) != 0)
-        goto fail;
-    p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED)
-        goto fail;
     *fd_out = fd;
     *map_out = p;
     return 0;
-fail:
-    rc = -errno;
-    shmchop__errf(WERR(w), "%s: cannot size %zu bytes: %s", dname, size, strerror(errno));
-    shm_unlink(dname);
-    close(fd);
-    return rc;
 }
 
 static void data_drop(shmchop_writer *w)
@@ -97,22 +92,55 @@ int shmchop__writer_lock(shmchop_writer *w, shmchop__mutex *m, unsigned timeout_
     return rc;
 }
 
+/* Unlock; an abandoned signal on the object's cond (R2.16) becomes the
+ * writer's pending warning, once. */
 static void unlock_mx(shmchop_writer *w, shmchop__mutex *m)
 {
     shmchop__mutex_unlock(m, WERR(w));
+    if (shmchop__mutex_cond_report(m, w->warning, sizeof(w->warning)))
+        w->stats.cond_abandoned_total++;
 }
 
-/* Copy the image in: the caller holds the data mutex. */
-static void copy_in(shmchop_writer *w, unsigned char *dst, const unsigned char *src, size_t size,
-                    bool ext)
+struct copy_in_ctx {
+    shmchop_writer *w;
+    unsigned char *dst;
+    const unsigned char *src;
+    size_t size;
+    bool ext;
+};
+
+static void copy_in_fn(void *arg)
 {
-    if (!ext) {
-        memcpy(dst, src, size);
+    struct copy_in_ctx *c = arg;
+
+    if (!c->ext) {
+        memcpy(c->dst, c->src, c->size);
         return;
     }
-    shmchop__seq_write_begin(dst, w->seq);
-    shmchop__image_copy_but_seq(dst, src, size);
-    w->seq = shmchop__seq_write_end(dst, w->seq);
+    shmchop__seq_write_begin(c->dst, c->w->seq);
+    shmchop__image_copy_but_seq(c->dst, c->src, c->size);
+    c->w->seq = shmchop__seq_write_end(c->dst, c->w->seq);
+}
+
+/* Somebody truncated the data object under our mapping (R2.15): this
+ * write fails, and the next publish writes a new object (R2.6). */
+static int data_gone(shmchop_writer *w)
+{
+    w->data_broken = true;
+    w->stats.sigbus_total++;
+    shmchop__errf(WERR(w), "%s: data object was truncated under the writer", w->names.data);
+    return SHMCHOP_E_SEGMENT_GONE;
+}
+
+/* Copy the image in, guarded: the caller holds the data mutex. */
+static int copy_in(shmchop_writer *w, unsigned char *dst, const unsigned char *src, size_t size,
+                   bool ext)
+{
+    struct copy_in_ctx c = { w, dst, src, size, ext };
+
+    if (shmchop__guarded(w->data, w->map_size, copy_in_fn, &c) != 0)
+        return data_gone(w);
+    return 0;
 }
 
 /* Fill a new object: the image, or (image NULL) the old bytes, guarded
@@ -150,7 +178,11 @@ int shmchop__writer_resize_to(shmchop_writer *w, const void *image, size_t size,
     if ((rc = shmchop__writer_lock(w, &w->info_mx, 0)) != 0)
         return rc;
     shmchop__info_view v;
-    shmchop__info_read(&w->info, &v);
+    if (shmchop__info_read(&w->info, &v) != 0) {
+        unlock_mx(w, &w->info_mx);
+        shmchop__errf(WERR(w), "%s: info object was truncated under the writer", w->names.info);
+        return SHMCHOP_E_SEGMENT_GONE;
+    }
     w->supported = v.supported;
     if (v.supported) {
         rc = -EEXIST;
@@ -163,7 +195,7 @@ int shmchop__writer_resize_to(shmchop_writer *w, const void *image, size_t size,
     } else {
         /* Nobody understands postfixes: same name, new object. */
         memcpy(pf, w->postfix, sizeof(pf));
-        shm_unlink(w->names.data);
+        shmchop__obj_unlink_own(w->names.data, w->data_fd);
         rc = data_create(w, nn.data, size, &fd, &map);
         if (rc == -EEXIST) {
             shm_unlink(nn.data);
@@ -177,17 +209,24 @@ int shmchop__writer_resize_to(shmchop_writer *w, const void *image, size_t size,
         return rc;
     }
     fill_new(w, map, size, image, ext);
-    if (v.supported)
-        shmchop__info_set_postfix(&w->info, pf);
+    if (v.supported && shmchop__info_set_postfix(&w->info, pf) != 0) {
+        unlock_mx(w, &w->info_mx);
+        shm_unlink(nn.data);
+        munmap(map, size);
+        close(fd);
+        shmchop__errf(WERR(w), "%s: info object was truncated under the writer", w->names.info);
+        return SHMCHOP_E_SEGMENT_GONE;
+    }
     unlock_mx(w, &w->info_mx);
     /* Readers now follow the postfix; the old object may go. */
     if (v.supported && !w->data_unlinked)
-        shm_unlink(w->names.data);
+        shmchop__obj_unlink_own(w->names.data, w->data_fd);
     data_drop(w);
     w->data = map;
     w->data_fd = fd;
     w->map_size = w->obj_size = size;
     w->data_unlinked = false;
+    w->data_broken = false;
     w->has_ext = ext;
     w->names = nn;
     memcpy(w->postfix, pf, sizeof(pf));
@@ -195,32 +234,112 @@ int shmchop__writer_resize_to(shmchop_writer *w, const void *image, size_t size,
     return 0;
 }
 
+/*
+ * R2.13: the other Shared Mem Name an object of ours really belongs to.
+ * TouchDesigner's names collide: name "XMutex"'s data object is name X's
+ * data mutex, "TouchSHMX4jhd783h"'s data object is X's info object (and
+ * "TouchSHMX4jhd783hMutex"'s is X's info mutex). Returns false when name
+ * has no such twin.
+ */
+static bool twin_name(const char *name, char *out, size_t cap)
+{
+    const size_t pl = strlen(SHMCHOP_SHM_PREFIX), il = strlen(SHMCHOP_SHM_INFO_SUFFIX);
+    const size_t ml = strlen(SHMCHOP_SHM_MUTEX_SUFFIX);
+    char m[SHMCHOP_SHM_NAME_MAX + 1];
+    size_t n = strlen(name);
+
+    snprintf(m, sizeof(m), "%s", name);
+    if (n > ml && strcmp(m + n - ml, SHMCHOP_SHM_MUTEX_SUFFIX) == 0)
+        m[n -= ml] = '\0';
+    if (n > pl + il && strncmp(m, SHMCHOP_SHM_PREFIX, pl) == 0 &&
+        strcmp(m + n - il, SHMCHOP_SHM_INFO_SUFFIX) == 0) {
+        m[n - il] = '\0';
+        memmove(m, m + pl, n - pl - il + 1);
+    }
+    if (strcmp(m, name) == 0 || shmchop_shm_name_check(m, NULL, 0) != 0)
+        return false;
+    snprintf(out, cap, "%s", m);
+    return true;
+}
+
+/* An object at one of our paths that is not what it should be: never
+ * touched; the name is refused, naming the name it collides with. */
+static int refuse_foreign(shmchop_writer *w, const shmchop__obj_probe *p)
+{
+    char twin[SHMCHOP_SHM_NAME_MAX + 1];
+
+    if (twin_name(w->name, twin, sizeof(twin)))
+        shmchop__errf(WERR(w), "name %s collides with the objects of name %s (%s)", w->name,
+                      twin, p->why);
+    else
+        shmchop__errf(WERR(w), "name %s: %s", w->name, p->why);
+    return SHMCHOP_E_NAME_IN_USE;
+}
+
+/* R2.14: a writer other than us maps or holds the data object writable
+ * (the compatible peer's, with or without the block). */
+static int refuse_if_written(shmchop_writer *w, shmchop__obj_probe *data)
+{
+    shmchop__obj_probe *ps[1] = { data };
+
+    if (!data->exists)
+        return 0;
+    shmchop__probes_in_use(ps, 1);
+    if (data->use.writers == 0)
+        return 0;
+    if (data->use.writers == 1)
+        shmchop__errf(WERR(w), "name %s is in use by pid %u", w->name, data->use.writer_pid);
+    else
+        shmchop__errf(WERR(w), "name %s may be in use by pid %u (not allowed to look)", w->name,
+                      data->use.writer_pid);
+    return SHMCHOP_E_NAME_IN_USE;
+}
+
+/* The recorded pid of the block counts only while it maps the object. */
+static uint32_t counted_block_pid(const shmchop__obj_probe *data)
+{
+    shmchop_ext ext;
+
+    if (!data->sound || !shmchop__ext_find(data->head, data->head_len, &ext))
+        return 0;
+    return shmchop__pid_uses_object(ext.writer_pid, &data->sb, false) == 1 ? ext.writer_pid : 0;
+}
+
 /* Is the existing name held by a live writer? Clean it when not (R2.11).
+ * Every object is identified before anything is written into it or
+ * unlinked (R2.12, R2.13), and liveness is who maps the objects (R2.14).
  * The caller holds the info mutex, which every writer of ours holds
  * while it takes a name, so two of them never clean at once. */
 static int take_over(shmchop_writer *w)
 {
+    shmchop__obj_probe info, data;
     shmchop__info old;
     shmchop__info_view v = { 0 };
     char pf[SHMCHOP_POSTFIX_SIZE] = "";
     shmchop_shm_names on;
-    uint32_t pid = 0;
-    uint64_t dsize = 0;
+    uint32_t pid;
     int rc, held;
 
+    shmchop__obj_probe_one(w->names.info, SHMCHOP__OBJ_INFO, &info);
+    if (!info.exists)
+        return 0; /* gone meanwhile: just create it */
+    if (!info.sound && info.sb.st_size >= SHMCHOP_SHM_INFO_SIZE)
+        return refuse_foreign(w, &info);
     rc = shmchop__info_open(&old, w->names.info, false, false, NULL, NULL, 0, WERR(w));
     if (rc == -ENOENT)
-        return 0; /* gone meanwhile: just create it */
+        return 0;
     if (rc != 0 && rc != SHMCHOP_E_NOT_READY)
         return rc;
-    if (rc == 0) {
-        shmchop__info_read(&old, &v);
-        if (shmchop__postfix_take(v.postfix_raw, pf, old.name, NULL, 0) != 0)
-            pf[0] = '\0';
-    }
+    if (rc == 0 && shmchop__info_read(&old, &v) == 0 &&
+        shmchop__postfix_take(v.postfix_raw, pf, old.name, NULL, 0) != 0)
+        pf[0] = '\0';
     shmchop_shm_names_make(w->name, pf, &on, NULL, 0);
-    if (v.magic == SHMCHOP_INFO_MAGIC && !v.detach)
-        shmchop__data_ext_pid(on.data, &pid, &dsize);
+    shmchop__obj_probe_one(on.data, SHMCHOP__OBJ_DATA, &data);
+    if (data.exists && !data.sound) {
+        shmchop__info_close(&old);
+        return refuse_foreign(w, &data);
+    }
+    pid = v.magic == SHMCHOP_INFO_MAGIC && !v.detach ? counted_block_pid(&data) : 0;
     held = old.fd >= 0 ? shmchop__info_held(old.fd) : 0;
     if (shmchop__name_held(held, v.magic, v.detach, pid)) {
         if (pid != 0)
@@ -230,14 +349,35 @@ static int take_over(shmchop_writer *w)
         shmchop__info_close(&old);
         return SHMCHOP_E_NAME_IN_USE;
     }
+    if ((rc = refuse_if_written(w, &data)) != 0) {
+        shmchop__info_close(&old);
+        return rc;
+    }
     /* Dead: tell readers still mapping the old info to let go (R2.7a),
      * then remove the leftovers as the dead writer's close would have. */
     if (old.obj)
         shmchop__info_set_detach(&old);
     shmchop__info_close(&old);
-    shm_unlink(on.data);
+    if (data.exists)
+        shm_unlink(on.data);
     shm_unlink(w->names.info);
     return 0;
+}
+
+/* A data object without an info object: a leftover, ours to replace when
+ * it is a data object that no other writer uses (R2.13, R2.14). */
+static int replace_leftover(shmchop_writer *w, size_t size)
+{
+    shmchop__obj_probe data;
+    int rc;
+
+    shmchop__obj_probe_one(w->names.data, SHMCHOP__OBJ_DATA, &data);
+    if (data.exists && !data.sound)
+        return refuse_foreign(w, &data);
+    if ((rc = refuse_if_written(w, &data)) != 0)
+        return rc;
+    shm_unlink(w->names.data);
+    return data_create(w, w->names.data, size, &w->data_fd, &w->data);
 }
 
 /* Under the info mutex: create the info object (R2.4), taking over a
@@ -259,12 +399,10 @@ static int take_name(shmchop_writer *w, size_t size)
             shmchop__errf(WERR(w), "%s: keeps reappearing", w->names.info);
         return rc;
     }
-    shmchop__info_init_fields(&w->info);
-    rc = data_create(w, w->names.data, size, &w->data_fd, &w->data);
-    if (rc == -EEXIST) {
-        /* A leftover without an info object: ours now. */
-        shm_unlink(w->names.data);
+    if ((rc = shmchop__info_init_fields(&w->info)) == 0) {
         rc = data_create(w, w->names.data, size, &w->data_fd, &w->data);
+        if (rc == -EEXIST)
+            rc = replace_leftover(w, size);
     }
     if (rc != 0) {
         shm_unlink(w->names.info);
@@ -334,6 +472,44 @@ int shmchop_writer_open(const char *name, const shmchop_writer_opts *opts, shmch
     return 0;
 }
 
+/* Whether the object open as fd is still linked and at least min bytes. */
+static bool object_intact(int fd, size_t min)
+{
+    struct stat sb;
+
+    return fd < 0 || (fstat(fd, &sb) == 0 && sb.st_nlink > 0 && (uint64_t)sb.st_size >= min);
+}
+
+/*
+ * Every WRITER_PROBE_NS, the writer asks whether somebody truncated or
+ * unlinked its info or mutex objects (R2.15): readers cannot attach to a
+ * name whose info object is cut, and the writer itself never maps the
+ * info between resizes, so nothing else would tell it. A damaged name is
+ * SHMCHOP_E_SEGMENT_GONE; the caller takes the name afresh. Four fstat
+ * calls twice a second; none on the other publishes.
+ */
+#define WRITER_PROBE_NS 500000000u
+
+static int probe_objects(shmchop_writer *w)
+{
+    uint64_t now = shmchop__now_ns();
+    const char *what = NULL;
+
+    if (now < w->next_probe_ns)
+        return 0;
+    w->next_probe_ns = now + WRITER_PROBE_NS;
+    if (!object_intact(w->info.fd, SHMCHOP_SHM_INFO_SIZE))
+        what = w->names.info;
+    else if (w->info_mx.has_fd && !object_intact(w->info_mx.fd, w->info_mx.map_size))
+        what = w->names.info_mutex;
+    else if (w->data_mx.has_fd && !object_intact(w->data_mx.fd, w->data_mx.map_size))
+        what = w->names.data_mutex;
+    if (!what)
+        return 0;
+    shmchop__errf(WERR(w), "%s: truncated or unlinked under the writer", what);
+    return SHMCHOP_E_SEGMENT_GONE;
+}
+
 int shmchop_writer_publish(shmchop_writer *w, const void *image, size_t size)
 {
     bool ext;
@@ -341,8 +517,10 @@ int shmchop_writer_publish(shmchop_writer *w, const void *image, size_t size)
 
     if ((rc = shmchop__writer_check_size(w, size)) != 0)
         return rc;
+    if ((rc = probe_objects(w)) != 0)
+        return rc;
     ext = shmchop__ext_find(image, size, NULL);
-    if (size != w->obj_size) {
+    if (size != w->obj_size || w->data_broken) {
         if ((rc = shmchop__writer_resize_to(w, image, size, ext)) != 0)
             return rc;
         w->stats.publishes_total++;
@@ -350,26 +528,42 @@ int shmchop_writer_publish(shmchop_writer *w, const void *image, size_t size)
     }
     if ((rc = shmchop__writer_lock(w, &w->data_mx, 0)) != 0)
         return rc;
-    copy_in(w, w->data, image, size, ext);
+    rc = copy_in(w, w->data, image, size, ext);
     unlock_mx(w, &w->data_mx);
+    if (rc != 0)
+        return rc;
     w->has_ext = ext;
     w->stats.publishes_total++;
     return 0;
 }
 
+struct heartbeat_ctx {
+    shmchop_writer *w;
+    uint64_t now_ns;
+};
+
+static void heartbeat_fn(void *arg)
+{
+    struct heartbeat_ctx *c = arg;
+
+    shmchop__seq_write_begin(c->w->data, c->w->seq);
+    shmchop__img_store_u64(c->w->data, SHMCHOP_OFF_EXT_HEARTBEAT, c->now_ns);
+    c->w->seq = shmchop__seq_write_end(c->w->data, c->w->seq);
+}
+
 int shmchop_writer_heartbeat(shmchop_writer *w, uint64_t now_ns)
 {
+    struct heartbeat_ctx c = { w, now_ns };
     int rc;
 
-    if (!w->has_ext || w->obj_size < SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE)
+    if (!w->has_ext || w->data_broken || w->obj_size < SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE)
         return 0;
     if ((rc = shmchop__writer_lock(w, &w->data_mx, 0)) != 0)
         return rc;
-    shmchop__seq_write_begin(w->data, w->seq);
-    shmchop__img_store_u64(w->data, SHMCHOP_OFF_EXT_HEARTBEAT, now_ns);
-    w->seq = shmchop__seq_write_end(w->data, w->seq);
+    if (shmchop__guarded(w->data, w->map_size, heartbeat_fn, &c) != 0)
+        rc = data_gone(w);
     unlock_mx(w, &w->data_mx);
-    return 0;
+    return rc;
 }
 
 void shmchop__writer_free(shmchop_writer *w)
@@ -396,12 +590,23 @@ int shmchop_writer_close(shmchop_writer *w)
         unlock_mx(w, &w->info_mx);
     else
         first = rc;
-    if (!w->data_unlinked && shm_unlink(w->names.data) != 0 && errno != ENOENT && !first)
-        first = -errno;
-    if (shm_unlink(w->names.info) != 0 && errno != ENOENT && !first)
-        first = -errno;
+    /* Only what is still ours: a hostile replacement stays (R2.13). */
+    if (!w->data_unlinked && (rc = shmchop__obj_unlink_own(w->names.data, w->data_fd)) != 0 &&
+        !first)
+        first = rc;
+    if ((rc = shmchop__obj_unlink_own(w->names.info, w->info.fd)) != 0 && !first)
+        first = rc;
     shmchop__writer_free(w);
     return first;
+}
+
+const char *shmchop_writer_take_warning(shmchop_writer *w)
+{
+    if (!w)
+        return "";
+    memcpy(w->warning_out, w->warning, sizeof(w->warning_out));
+    w->warning[0] = '\0';
+    return w->warning_out;
 }
 
 const char *shmchop_writer_errmsg(const shmchop_writer *w)

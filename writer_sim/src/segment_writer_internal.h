@@ -24,12 +24,16 @@ struct shmchop_writer {
     unsigned char *data;           /* mapping of the data object */
     size_t map_size;               /* bytes mapped */
     size_t obj_size;               /* bytes the object has (< map_size after a truncate fault) */
+    uint64_t next_probe_ns;        /* when to fstat the info and mutex objects again */
+    bool data_broken;              /* truncated under the mapping (R2.15): next publish resizes */
     bool data_unlinked;            /* fault: the name is gone, the mapping stays */
     bool has_ext;                  /* the latest image carries the block */
     uint64_t seq;                  /* the latest even seq in the object */
     bool supported;
     shmchop_writer_stats stats;
     char errmsg[SHMCHOP_MESSAGE_MAX];
+    char warning[SHMCHOP_MESSAGE_MAX];   /* pending, for shmchop_writer_take_warning() */
+    char warning_out[SHMCHOP_MESSAGE_MAX];
 };
 
 #define WERR(w) (w)->errmsg, sizeof((w)->errmsg)

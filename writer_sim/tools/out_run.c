@@ -310,6 +310,7 @@ typedef struct run_state {
     uint64_t last_frame;
     bool abandoned, failed;
     bool data_unlinked;  /* an unlink or truncate fault ran: close may miss objects */
+    uint64_t reopens;    /* names taken again after our objects were truncated */
     char error[SHMCHOP_MESSAGE_MAX + 64];
 } run_state;
 
@@ -578,6 +579,22 @@ static int frame_length(run_state *st, uint64_t t, uint32_t *length)
 
 /* Publish (or, for an unlocked-write fault, write without the lock) the
  * frame of timeline index t. */
+
+static int open_writer(run_state *st);
+
+/* An object of ours was truncated under the writer (R2.15): say so, close
+ * what is left and take the name afresh, as a restarted writer would.
+ * Returns 0, or the open's failure (st->failed set). */
+static int reopen_writer(run_state *st, uint64_t frame)
+{
+    tk_error("warning: name %s: frame %" PRIu64 ": %s; taking the name again", st->a->name, frame,
+             shmchop_writer_errmsg(st->w));
+    shmchop_writer_close(st->w);
+    st->w = NULL;
+    st->reopens++;
+    return open_writer(st);
+}
+
 static void publish(run_state *st, uint64_t t, uint64_t frame, bool unlocked)
 {
     uint64_t now = shmchop_clock_ns();
@@ -619,9 +636,15 @@ static void publish(run_state *st, uint64_t t, uint64_t frame, bool unlocked)
         st->ever_published = true;
         st->last_t = t;
     }
-check:
+check:;
+    /* R2.16: a broken condition variable is reported once, then left. */
+    const char *warning = shmchop_writer_take_warning(st->w);
+    if (*warning)
+        tk_error("warning: %s", warning);
     if (rc == SHMCHOP_E_LOCK_TIMEOUT)
         return; /* counted by the writer's stats; try again next frame */
+    if (rc == SHMCHOP_E_SEGMENT_GONE && reopen_writer(st, frame) == 0)
+        return; /* somebody truncated our objects (R2.15): a fresh start */
     if (rc) {
         snprintf(st->error, sizeof(st->error), "name %s: frame %" PRIu64 ": %s", st->a->name, frame,
                  *shmchop_writer_errmsg(st->w) ? shmchop_writer_errmsg(st->w)

@@ -169,9 +169,19 @@ typedef struct shmchop_writer_stats {
     bool supported;               /* as seen at the latest resize / open */
     char postfix[SHMCHOP_POSTFIX_SIZE];
     char data_name[SHMCHOP_SHM_OBJ_NAME_SIZE];
+    uint64_t sigbus_total;        /* writes that found the object truncated (R2.15) */
+    uint64_t cond_abandoned_total; /* signals abandoned on a broken cond (R2.16) */
 } shmchop_writer_stats;
 
 SHMCHOP_API void shmchop_writer_get_stats(const shmchop_writer *w, shmchop_writer_stats *st);
+
+/*
+ * A warning that does not fail a call, once: today only "a signal on a
+ * mutex object's condition variable did not return" (R2.16), which the
+ * writer reports once per object and then stops signalling it. Returns
+ * the one-line message and forgets it, or "" when there is none.
+ */
+SHMCHOP_API const char *shmchop_writer_take_warning(shmchop_writer *w);
 
 /* ------------------------------------------------------------------ */
 /* Reader (the Shared Mem In side)                                     */
