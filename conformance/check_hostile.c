@@ -723,6 +723,112 @@ START_TEST(r6_1_an_impossible_resize_fault_is_one_error_naming_it)
 }
 END_TEST
 
+/* ---- R2.12 through the tools: a FIFO at any path of a name ---- */
+
+struct tool_case {
+    const char *what;
+    const char *argv[12];
+    int want_exit; /* -1: any non-zero exit code */
+};
+
+START_TEST(r2_12_every_tool_refuses_a_fifo_at_every_path_at_once)
+{
+    char in[512], out[512];
+    const char *paths[] = { "/dev/shm/TouchSHMf", "/dev/shm/TouchSHMTouchSHMf4jhd783h",
+                            "/dev/shm/TouchSHMfMutex", "/dev/shm/TouchSHMTouchSHMf4jhd783hMutex" };
+    th_run_opts o = { .timeout_ms = 5000 };
+
+    if (th_private_shm(4096))
+        return;
+    ck_assert_int_eq(th_tool_path(in, sizeof(in), "shmchop-in"), 0);
+    ck_assert_int_eq(th_tool_path(out, sizeof(out), "shmchop-out"), 0);
+    struct tool_case cases[] = {
+        /* 1 (checked: an unsafe object) or 2 (no writer to check) */
+        { "check", { in, "check", "f", NULL }, -1 },
+        { "dump", { in, "dump", "f", NULL }, 2 },
+        { "watch", { in, "watch", "f", "--frames", "2", "--fps", "50", NULL }, 0 },
+        { "ls", { in, "ls", NULL }, 0 },
+        { "gc", { in, "gc", "f", NULL }, 0 },
+        { "run", { out, "run", "--name", "f", "--frames", "2", NULL }, 1 },
+    };
+    for (int p = 0; p < 4; p++) {
+        ck_assert_int_eq(mkfifo(paths[p], 0600), 0);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            th_proc_result res;
+            ck_assert_int_eq(th_run(cases[i].argv, &o, &res), 0);
+            ck_assert_msg(!res.timed_out && res.term_signal == 0,
+                          "%s with a FIFO at %s: %s (signal %d)", cases[i].what, paths[p],
+                          res.timed_out ? "hung" : "died", res.term_signal);
+            ck_assert_msg(cases[i].want_exit < 0 ? res.exit_code > 0
+                                                 : res.exit_code == cases[i].want_exit,
+                          "%s with a FIFO at %s: exit %d, want %d: %s", cases[i].what, paths[p],
+                          res.exit_code, cases[i].want_exit, res.err);
+            /* whatever fails says why: the FIFO when it reached it, or that
+             * there is no writer (a FIFO at the data path alone is never
+             * reached: the info object is asked first) */
+            if (res.exit_code != 0)
+                ck_assert_msg(strstr(res.err, "FIFO") || strstr(res.err, "no writer"),
+                              "%s with a FIFO at %s: '%s'", cases[i].what, paths[p], res.err);
+            th_proc_result_free(&res);
+        }
+        struct stat sb;
+        ck_assert_int_eq(lstat(paths[p], &sb), 0);
+        ck_assert_msg(S_ISFIFO(sb.st_mode), "%s was replaced", paths[p]);
+        unlink(paths[p]);
+        /* nothing else is left behind but complete mutex objects (R2.8) */
+        DIR *d = opendir("/dev/shm");
+        for (struct dirent *de; (de = readdir(d)) != NULL;) {
+            char path[320];
+            if (de->d_name[0] == '.')
+                continue;
+            snprintf(path, sizeof(path), "/dev/shm/%s", de->d_name);
+            ck_assert_int_eq(stat(path, &sb), 0);
+            ck_assert_msg(strstr(de->d_name, "Mutex") && sb.st_size == 128, "left: %s",
+                          de->d_name);
+            unlink(path);
+        }
+        closedir(d);
+    }
+}
+END_TEST
+
+/* ---- R2.16: SIGTERM ends a tool within a second, even mid-wait ---- */
+
+START_TEST(r2_16_sigterm_ends_watch_waiting_on_a_held_lock)
+{
+    char in[512], out[512], name[64];
+    int status;
+    pid_t w, r;
+
+    ck_assert_int_eq(th_unique_name(name, sizeof(name), "hterm"), 0);
+    ck_assert_int_eq(th_tool_path(in, sizeof(in), "shmchop-in"), 0);
+    ck_assert_int_eq(th_tool_path(out, sizeof(out), "shmchop-out"), 0);
+    /* A writer without the block (readers must take the lock) that holds
+     * it for 20 s: the reader waits, times out, waits again. */
+    const char *wargv[] = { out, "run", "--name", name, "--ext", "off", "--fps", "50",
+                            "--fault", "hold-lock:3:20000", "--seconds", "30", NULL };
+    ck_assert_int_eq(th_spawn(wargv, NULL, NULL, &w), 0);
+    usleep(300000);
+    const char *rargv[] = { in, "watch", name, "--fps", "50", "--frames", "100000", NULL };
+    ck_assert_int_eq(th_spawn(rargv, NULL, NULL, &r), 0);
+    usleep(500000);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_int_eq(kill(r, SIGTERM), 0);
+    int rc = th_wait_pid(r, 1500, &status);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc != 0)
+        th_kill_reap(r);
+    ck_assert_msg(rc == 0, "watch still ran 1.5 s after SIGTERM");
+    ck_assert_int_eq(kill(w, SIGTERM), 0);
+    rc = th_wait_pid(w, 1500, &status);
+    if (rc != 0)
+        th_kill_reap(w);
+    ck_assert_msg(rc == 0, "shmchop-out still ran 1.5 s after SIGTERM while holding the lock");
+    gc_name(name);
+}
+END_TEST
+
 static Suite *hostile_suite(void)
 {
     Suite *s = suite_create("hostile");
@@ -748,11 +854,13 @@ static Suite *hostile_suite(void)
     tcase_add_test(objects, r2_16_signal_on_a_corrupt_cond_is_abandoned_not_waited_for);
     suite_add_tcase(s, objects);
     TCase *admin = tcase_create("r2_13_r2_14_ls_gc");
-    tcase_set_timeout(admin, 60);
+    tcase_set_timeout(admin, 120);
     tcase_add_test(admin, r2_14_a_compatible_writer_is_alive_and_gc_leaves_it);
     tcase_add_test(admin, r2_13_gc_of_a_colliding_name_touches_nothing_of_the_live_one);
     tcase_add_test(admin, r2_14_a_reused_pid_does_not_hold_stale_objects);
     tcase_add_test(admin, r2_12_gc_and_ls_survive_fifos_and_links_at_every_path);
+    tcase_add_test(admin, r2_12_every_tool_refuses_a_fifo_at_every_path_at_once);
+    tcase_add_test(admin, r2_16_sigterm_ends_watch_waiting_on_a_held_lock);
     suite_add_tcase(s, admin);
     return s;
 }
