@@ -15,18 +15,6 @@
 #include <shmchop/image.h>
 #include <shmchop/reader.h>
 
-/* Decimal digits of n >= 1. */
-static unsigned digits(uint32_t n)
-{
-    unsigned d = 1;
-
-    while (n >= 10) {
-        n /= 10;
-        d++;
-    }
-    return d;
-}
-
 /* The generators of s: its --chop list, or the single shape as one. */
 static int take_generators(mix *m, const shape *s)
 {
@@ -100,7 +88,7 @@ static int select_channels(mix *m, const shape *s, char *err, size_t errlen)
     m->total = (uint32_t)total;
     for (unsigned g = 0; g < m->n; g++)
         for (uint32_t c = 0; c < m->gens[g].chans; c++)
-            bytes += strlen(m->gens[g].name) + digits(c + 1) + 1;
+            bytes += strlen(m->gens[g].name) + shape_digits(c + 1) + 1;
     m->sel = calloc(total ? total : 1, sizeof(*m->sel));
     m->names = malloc(bytes ? bytes : 1);
     if (!m->sel || !m->names)
@@ -200,6 +188,19 @@ static int prepare(const mix *m, shmchop_chop *out, uint32_t length, int64_t sta
     return 0;
 }
 
+/* prepare(); a single generator needing no merge (m->direct) is then
+ * written straight into out: returns 1 when the frame is complete. */
+static int prepare_or_fill(const mix *m, shmchop_chop *out, uint32_t length, int64_t start,
+                           uint64_t frame)
+{
+    int rc = prepare(m, out, length, start);
+
+    if (rc || !m->direct)
+        return rc;
+    gen_fill(&m->gp[0], out, frame);
+    return 1;
+}
+
 /* Generate `length` samples of generator g from index `start` into tmp. */
 static int generate(mix *m, unsigned g, uint64_t frame, int64_t start, uint32_t length)
 {
@@ -223,13 +224,9 @@ int mix_fill_whole(mix *m, uint64_t frame, shmchop_chop *out)
     if (!rc && len > UINT32_MAX)
         rc = SHMCHOP_E_LIMIT;
     if (!rc)
-        rc = prepare(m, out, (uint32_t)len, s0);
+        rc = prepare_or_fill(m, out, (uint32_t)len, s0, frame);
     if (rc)
-        return rc;
-    if (m->direct) {
-        gen_fill(&m->gp[0], out, frame);
-        return 0;
-    }
+        return rc > 0 ? 0 : rc;
     for (unsigned g = 0; g < m->n; g++) {
         const shape_chop *gc = &m->gens[g];
         rc = generate(m, g, frame, m->start[g], gc->length);
@@ -303,13 +300,9 @@ int mix_fill_slice(mix *m, uint64_t frame, int64_t f_prev, int64_t f, double fps
     int rc = mix_slice_span(m, f_prev, f, fps, max_len, &oc0, &n, &clipped);
 
     if (!rc)
-        rc = prepare(m, out, n, oc0);
+        rc = prepare_or_fill(m, out, n, oc0, frame);
     if (rc)
-        return rc;
-    if (m->direct) {
-        gen_fill(&m->gp[0], out, frame);
-        return 0;
-    }
+        return rc > 0 ? 0 : rc;
     for (unsigned g = 0; g < m->n; g++) {
         const shape_chop *gc = &m->gens[g];
         rc = gen_slice(m, g, f_prev, f, fps, oc0, &gc0, &glen);

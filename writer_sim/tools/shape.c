@@ -225,8 +225,7 @@ int shape_option(shape *s, int c, const char *arg)
     }
 }
 
-/* Decimal digits of n >= 1. */
-static unsigned digits(uint32_t n)
+unsigned shape_digits(uint32_t n)
 {
     unsigned d = 1;
     while (n >= 10) {
@@ -242,7 +241,7 @@ static uint64_t names_bytes(const shape *s)
     uint64_t n = 0, plen = strlen(s->prefix);
 
     for (uint32_t i = 0; i < s->chans; i++)
-        n += plen + digits(i + 1) + 1;
+        n += plen + shape_digits(i + 1) + 1;
     return n;
 }
 

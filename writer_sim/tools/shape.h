@@ -147,6 +147,9 @@ int shape_validate(const shape *s);
 /* Bytes of the image the shape gives (header, block, data, names). */
 uint64_t shape_image_bytes(const shape *s);
 
+/* Decimal digits of n >= 1 (the length of a generated name's number). */
+unsigned shape_digits(uint32_t n);
+
 /* Build options: names and block as the shape says, frame from it. The
  * caller sets the publication fields (seq, times, pid). */
 shmchop_build_opts shape_build_opts(const shape *s);
