@@ -4,6 +4,7 @@
 #include "reader_testutil.h"
 #include "segment_fault.h"
 #include "cond_signal.h"
+#include "shm_mutex.h"
 #include "shm_object.h"
 
 #include <shmchop/error.h>
@@ -829,6 +830,48 @@ START_TEST(r2_16_sigterm_ends_watch_waiting_on_a_held_lock)
 }
 END_TEST
 
+/* ---- R2.16: gc --repair re-initialises a cond nobody uses ---- */
+
+START_TEST(r2_16_gc_repair_mends_a_corrupt_cond_nobody_maps)
+{
+    char in[512], name[64], obj[300], err[256];
+    shmchop__mutex m;
+    th_proc_result res;
+    unsigned repaired = 9;
+
+    ck_assert_int_eq(th_unique_name(name, sizeof(name), "hrep"), 0);
+    snprintf(obj, sizeof(obj), "TouchSHM%sMutex", name);
+    ck_assert_int_eq(shmchop__mutex_open(&m, obj, true, 0600, 1000, err, sizeof(err)), 0);
+    memset(&m.obj->c.cond, 0x5a, sizeof(m.obj->c.cond));
+    ck_assert(!shmchop__cond_looks_sane(&m.obj->c.cond));
+    /* While a process (a child, not us) maps it: refused, untouched. */
+    pid_t holder = fork();
+    ck_assert_int_ge(holder, 0);
+    if (holder == 0) {
+        for (;;)
+            pause();
+    }
+    ck_assert_int_eq(shmchop_shm_repair(name, &repaired, err, sizeof(err)), SHMCHOP_E_NAME_IN_USE);
+    ck_assert_msg(strstr(err, "in use by pid"), "%s", err);
+    ck_assert(!shmchop__cond_looks_sane(&m.obj->c.cond));
+    kill(holder, SIGKILL);
+    waitpid(holder, NULL, 0);
+    shmchop__mutex_close(&m);
+    /* Nobody maps it any more: the tool repairs it. */
+    ck_assert_int_eq(th_tool_path(in, sizeof(in), "shmchop-in"), 0);
+    const char *argv[] = { in, "gc", "--repair", name, NULL };
+    ck_assert_int_eq(th_run(argv, NULL, &res), 0);
+    ck_assert_msg(res.exit_code == 0, "exit %d: %s", res.exit_code, res.err);
+    ck_assert_msg(strstr(res.out, "repaired 1 condition variable"), "%s", res.out);
+    th_proc_result_free(&res);
+    ck_assert_int_eq(shmchop__mutex_open(&m, obj, false, 0600, 1000, err, sizeof(err)), 0);
+    ck_assert(shmchop__cond_looks_sane(&m.obj->c.cond));
+    ck_assert(!shmchop__cond_has_waiters(&m.obj->c.cond));
+    shmchop__mutex_close(&m);
+    gc_name(name);
+}
+END_TEST
+
 static Suite *hostile_suite(void)
 {
     Suite *s = suite_create("hostile");
@@ -852,6 +895,7 @@ static Suite *hostile_suite(void)
     tcase_add_test(objects, r2_14_users_are_found_by_their_mappings);
     tcase_add_test(objects, r2_15_creation_reserves_its_bytes);
     tcase_add_test(objects, r2_16_signal_on_a_corrupt_cond_is_abandoned_not_waited_for);
+    tcase_add_test(objects, r2_16_gc_repair_mends_a_corrupt_cond_nobody_maps);
     suite_add_tcase(s, objects);
     TCase *admin = tcase_create("r2_13_r2_14_ls_gc");
     tcase_set_timeout(admin, 120);

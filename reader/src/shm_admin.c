@@ -465,3 +465,53 @@ int shmchop_shm_break_lock(const char *name, unsigned *broken, char *err, size_t
     }
     return 0;
 }
+
+/* One mutex object of a name: repaired when it is sound and unused. */
+static int repair_one(const char *object, bool *repaired, char *err, size_t errlen)
+{
+    shmchop__obj_probe p, *pp = &p;
+    shmchop__mutex m;
+    int rc;
+
+    *repaired = false;
+    shmchop__obj_probe_one(object, SHMCHOP__OBJ_MUTEX, &p);
+    if (!p.exists)
+        return 0;
+    if (!p.sound) {
+        shmchop__errf(err, errlen, "%s", p.why);
+        return SHMCHOP_E_UNSAFE_OBJECT;
+    }
+    shmchop__probes_in_use(&pp, 1);
+    if (p.use.users != 0) {
+        shmchop__errf(err, errlen, "%s: %s by pid %u: not repaired (R2.16)", object,
+                      p.use.users > 0 ? "in use" : "maybe in use", p.use.user_pid);
+        return SHMCHOP_E_NAME_IN_USE;
+    }
+    if ((rc = shmchop__mutex_open(&m, object, false, 0, ADMIN_TIMEOUT_MS, err, errlen)) != 0)
+        return rc;
+    rc = shmchop__mutex_repair_cond(&m, err, errlen);
+    shmchop__mutex_close(&m);
+    *repaired = rc == 0;
+    return rc;
+}
+
+int shmchop_shm_repair(const char *name, unsigned *repaired, char *err, size_t errlen)
+{
+    shmchop_shm_names nn;
+    int rc, first = 0;
+
+    if (repaired)
+        *repaired = 0;
+    if ((rc = shmchop_shm_names_make(name, NULL, &nn, err, errlen)) != 0)
+        return rc;
+    const char *objs[2] = { nn.data_mutex, nn.info_mutex };
+    for (int i = 0; i < 2; i++) {
+        bool done;
+        rc = repair_one(objs[i], &done, first ? NULL : err, errlen);
+        if (rc && !first)
+            first = rc;
+        if (done && repaired)
+            (*repaired)++;
+    }
+    return first;
+}

@@ -13,7 +13,7 @@
 #include <shmchop/segment.h>
 
 static const char gc_usage[] =
-    "Usage: shmchop-in gc [--dry-run] [--break-lock NAME]... [NAME...]\n"
+    "Usage: shmchop-in gc [--dry-run] [--break-lock NAME]... [--repair NAME]... [NAME...]\n"
     "\n"
     "Remove the objects nobody uses (SPEC R2.2, R2.8): for each NAME (every name\n"
     "in /dev/shm when none is given, and no --break-lock either) whose writer is\n"
@@ -26,6 +26,9 @@ static const char gc_usage[] =
     "  --break-lock NAME  clear the data and info locks of NAME by hand, whoever\n"
     "                     holds them (R2.3b); repeatable. Without NAME arguments\n"
     "                     nothing else is collected.\n"
+    "  --repair NAME      re-initialise the condition variables of NAME's mutex\n"
+    "                     objects (after a waiter died inside pthread_cond_wait,\n"
+    "                     R2.16), each only when no process maps it; repeatable.\n"
     "\n"
     "Exit status: 0 done, 1 something could not be removed or broken, 2 usage\n"
     "error.\n";
@@ -67,6 +70,8 @@ typedef struct gc_args {
     bool dry_run;
     const char **break_names;
     size_t n_break;
+    const char **repair_names;
+    size_t n_repair;
     name_list names; /* NAME arguments, or every name listed */
 } gc_args;
 
@@ -132,12 +137,32 @@ static int break_one(const char *name, bool dry_run)
     return 0;
 }
 
+static int repair_one_name(const char *name, bool dry_run)
+{
+    char err[SHMCHOP_MESSAGE_MAX] = "";
+    unsigned repaired = 0;
+    int rc;
+
+    if (dry_run) {
+        printf("%s: would repair the condition variables nobody uses (dry run)\n", name);
+        return 0;
+    }
+    rc = shmchop_shm_repair(name, &repaired, err, sizeof(err));
+    if (rc) {
+        tk_error("%s", *err ? err : shmchop_strerror(rc));
+        return 1;
+    }
+    printf("%s: repaired %u condition variable%s\n", name, repaired, repaired == 1 ? "" : "s");
+    return 0;
+}
+
 /* Returns 0 to go on, -1 after --help, or TK_EXIT_USAGE. */
 static int gc_parse(int argc, char **argv, gc_args *a)
 {
     static const struct option opts[] = {
         { "dry-run", no_argument, NULL, 'n' },
         { "break-lock", required_argument, NULL, 'b' },
+        { "repair", required_argument, NULL, 'r' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -145,7 +170,8 @@ static int gc_parse(int argc, char **argv, gc_args *a)
     int c;
 
     a->break_names = calloc((size_t)argc, sizeof(*a->break_names));
-    if (!a->break_names) {
+    a->repair_names = calloc((size_t)argc, sizeof(*a->repair_names));
+    if (!a->break_names || !a->repair_names) {
         tk_error("out of memory");
         return TK_EXIT_USAGE;
     }
@@ -159,6 +185,11 @@ static int gc_parse(int argc, char **argv, gc_args *a)
             if (shmchop_shm_name_check(optarg, err, sizeof(err)))
                 return tk_usage_error("--break-lock: %s", err);
             a->break_names[a->n_break++] = optarg;
+            break;
+        case 'r':
+            if (shmchop_shm_name_check(optarg, err, sizeof(err)))
+                return tk_usage_error("--repair: %s", err);
+            a->repair_names[a->n_repair++] = optarg;
             break;
         case 'h':
             fputs(gc_usage, stdout);
@@ -186,7 +217,9 @@ static int gc_run(gc_args *a)
 
     for (size_t i = 0; i < a->n_break; i++)
         failed |= break_one(a->break_names[i], a->dry_run);
-    if (a->n_break && a->names.n == 0)
+    for (size_t i = 0; i < a->n_repair; i++)
+        failed |= repair_one_name(a->repair_names[i], a->dry_run);
+    if ((a->n_break || a->n_repair) && a->names.n == 0)
         return failed ? TK_EXIT_INVALID : TK_EXIT_OK;
     if (a->names.n == 0) {
         rc = shmchop_shm_list(collect_name, &a->names, err, sizeof(err));
@@ -213,5 +246,6 @@ int in_gc_main(int argc, char **argv)
         rc = TK_EXIT_OK;
     names_free(&a.names);
     free(a.break_names);
+    free(a.repair_names);
     return rc;
 }

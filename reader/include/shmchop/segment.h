@@ -392,6 +392,18 @@ SHMCHOP_API int shmchop_shm_gc(const char *name, bool dry_run, shmchop_shm_gc_cb
                                unsigned *removed, char *err, size_t errlen);
 
 /*
+ * `gc --repair N` (R2.16): re-initialise the condition variable of N's
+ * data and info mutex objects -- after a waiter died inside
+ * pthread_cond_wait or its bytes were corrupted -- each only when no other
+ * live process maps or holds the object (R2.14; nobody can be waiting on
+ * it then). *repaired (may be NULL) counts the objects repaired. Returns
+ * 0, SHMCHOP_E_NAME_IN_USE with the pid when a process uses one (nothing
+ * of that object is touched), or -errno.
+ */
+SHMCHOP_API int shmchop_shm_repair(const char *name, unsigned *repaired, char *err,
+                                   size_t errlen);
+
+/*
  * `gc --break-lock N` (R2.3b): clear `locked` of N's data mutex and info
  * mutex by hand, whoever holds them. *broken (may be NULL) counts the locks
  * that were held. Returns 0, SHMCHOP_E_LOCK_TIMEOUT (the inner mutex itself
