@@ -396,6 +396,31 @@ static void inner_reinit(shmchop__mutex *m, shmchop__lock_stats *ls)
         ls->breaks++;
 }
 
+/* Waits on a busy inner mutex are cut into slices: a wake-up lost to a
+ * holder killed between its unlock and its wake (the word reads free, the
+ * sleepers sleep on), or an owner that died meanwhile, is noticed within
+ * one slice rather than at the deadline. */
+#define INNER_SLICE_NS 10000000u
+
+static int inner_wait(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stats *ls)
+{
+    uint64_t now = shmchop__now_ns(), deadline = now + (uint64_t)timeout_ms * 1000000u;
+    int rc = EBUSY;
+
+    while (rc == EBUSY || rc == ETIMEDOUT) {
+        uint64_t end = now + INNER_SLICE_NS < deadline ? now + INNER_SLICE_NS : deadline;
+        struct timespec ts = { .tv_sec = (time_t)(end / 1000000000u),
+                               .tv_nsec = (long)(end % 1000000000u) };
+        rc = pthread_mutex_clocklock(&m->obj->c.mutex, CLOCK_MONOTONIC, &ts);
+        if (rc != ETIMEDOUT || (now = shmchop__now_ns()) >= deadline)
+            break;
+        if (inner_owner_dead(m))
+            inner_reinit(m, ls);
+        rc = pthread_mutex_trylock(&m->obj->c.mutex);
+    }
+    return rc;
+}
+
 /* Take the inner mutex, bounded by timeout_ms. The uncontended case is
  * one trylock: no system call, not even a clock read. */
 static int inner_lock(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stats *ls, char *err,
@@ -407,12 +432,8 @@ static int inner_lock(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stat
         inner_reinit(m, ls);
         rc = pthread_mutex_trylock(&m->obj->c.mutex);
     }
-    if (rc == EBUSY) {
-        uint64_t deadline = shmchop__now_ns() + (uint64_t)timeout_ms * 1000000u;
-        struct timespec ts = { .tv_sec = (time_t)(deadline / 1000000000u),
-                               .tv_nsec = (long)(deadline % 1000000000u) };
-        rc = pthread_mutex_clocklock(&m->obj->c.mutex, CLOCK_MONOTONIC, &ts);
-    }
+    if (rc == EBUSY)
+        rc = inner_wait(m, timeout_ms, ls);
     if (rc == EOWNERDEAD) {
         repair_owner_dead(m, ls);
         rc = 0;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -530,6 +531,70 @@ static void fd_marks(const char *pid, const char *fd, const struct stat *sb, boo
     fclose(f);
 }
 
+/* Where pid maps the object (the first mapping): [*lo, *hi) at file
+ * offset *off. */
+static bool pid_object_range(const char *pid, const struct stat *sb, unsigned long *lo,
+                             unsigned long *hi, unsigned long long *off)
+{
+    char path[300], *line = NULL;
+    size_t cap = 0;
+    bool found = false;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%s/maps", pid);
+    if (!(f = fopen(path, "re")))
+        return false;
+    while (!found && getline(&line, &cap, f) > 0) {
+        unsigned maj, min;
+        unsigned long long ino;
+        found = sscanf(line, "%lx-%lx %*s %llx %x:%x %llu", lo, hi, off, &maj, &min, &ino) == 6 &&
+                ino == (unsigned long long)sb->st_ino && maj == major(sb->st_dev) &&
+                min == minor(sb->st_dev);
+    }
+    free(line);
+    fclose(f);
+    return found;
+}
+
+/*
+ * Whether every thread of pid sleeps in futex() on a word of the object's
+ * condition variable (bytes 40..87, SPEC 2.1), as /proc/<pid>/task/<tid>/
+ * syscall shows. Such a process waits for the lock -- R2.1's lock waits
+ * on cond while `locked` is set, and a holder never waits on its own
+ * lock -- so it is not the lock's holder.
+ */
+static bool pid_only_waits_on_cond(const char *pid, const struct stat *sb)
+{
+    unsigned long lo, hi;
+    unsigned long long off;
+    char path[300], buf[256];
+    struct dirent *de;
+    bool all = true;
+    int threads = 0;
+    DIR *d;
+
+    if (!pid_object_range(pid, sb, &lo, &hi, &off) || off > 40)
+        return false;
+    snprintf(path, sizeof(path), "/proc/%s/task", pid);
+    if (!(d = opendir(path)))
+        return false;
+    while (all && (de = readdir(d)) != NULL) {
+        long nr = -1;
+        unsigned long addr = 0;
+        if (de->d_name[0] == '.')
+            continue;
+        threads++;
+        snprintf(path, sizeof(path), "/proc/%s/task/%s/syscall", pid, de->d_name);
+        FILE *f = fopen(path, "re");
+        all = f && fgets(buf, sizeof(buf), f) && sscanf(buf, "%ld %lx", &nr, &addr) == 2 &&
+              nr == SYS_futex && addr >= lo + (40 - off) && addr < lo + (88 - off) && addr < hi;
+        if (f)
+            fclose(f);
+    }
+    closedir(d);
+    return all && threads > 0;
+}
+
 /* What pid is to the object: 0 unrelated, 1 one of ours not holding the
  * lock, 2 a possible holder (ours holding it, or anybody else who maps
  * or holds it), -1 cannot look. */
@@ -558,7 +623,9 @@ static int pid_relation(const char *pid, uint32_t v, const struct stat *sb)
     closedir(d);
     if (!u.users)
         return 0;
-    return ours && !holds ? 1 : 2;
+    if (ours && !holds)
+        return 1;
+    return !ours && pid_only_waits_on_cond(pid, sb) ? 1 : 2;
 }
 
 int shmchop__obj_unknown_holder_dead(const struct stat *sb)
