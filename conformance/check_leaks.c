@@ -123,13 +123,7 @@ START_TEST(leak_gate_attach_detach_resize_cycles)
 }
 END_TEST
 
-START_TEST(final_nothing_left_in_dev_shm)
-{
-    char tag[64];
-    sct_run_tag(tag, sizeof(tag));
-    ck_assert_uint_eq(sct_sweep(tag, false, true), 0);
-}
-END_TEST
+SCT_FINAL_SWEEP_TEST
 
 int main(void)
 {

@@ -1676,14 +1676,7 @@ START_TEST(r2_8_inspect_list_gc_break_lock)
 }
 END_TEST
 
-/* Runs last: every test removed what it created (COMMON.md). */
-START_TEST(final_nothing_left_in_dev_shm)
-{
-    char tag[64];
-    sct_run_tag(tag, sizeof(tag));
-    ck_assert_uint_eq(sct_sweep(tag, false, true), 0);
-}
-END_TEST
+SCT_FINAL_SWEEP_TEST
 
 static Suite *segment_suite(void)
 {

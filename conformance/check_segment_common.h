@@ -21,6 +21,7 @@
 #include <shmchop/counter.h>
 #include <shmchop/image.h>
 #include <shmchop/segment.h>
+#include "helpers.h"
 #include "segment_fault.h"
 
 /* Built with a sanitizer? Its runtime handles SIGBUS itself (it reports
@@ -145,14 +146,7 @@ static inline void sct_run_tag(char *out, size_t cap)
 /* A child that dies with the test process (no orphans on failure). */
 static inline pid_t sct_fork(void)
 {
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(99);
-    }
-    return pid;
+    return th_fork_tied();
 }
 
 /* Wait for a child at most ms; SIGKILL it at the deadline. Returns the
@@ -307,5 +301,16 @@ static inline shmchop_segment *sct_reader(const char *name, const shmchop_segmen
     ck_assert_msg(rc == 0, "segment_open %s: %d %s", name, rc, err);
     return seg;
 }
+
+/* Runs last in every suite that uses this header: every test removed what
+ * it created (the tests' own tag, never anybody else's objects). */
+#define SCT_FINAL_SWEEP_TEST                                                   \
+    START_TEST(final_nothing_left_in_dev_shm)                                  \
+    {                                                                          \
+        char tag[64];                                                          \
+        sct_run_tag(tag, sizeof(tag));                                         \
+        ck_assert_uint_eq(sct_sweep(tag, false, true), 0);                     \
+    }                                                                          \
+    END_TEST
 
 #endif

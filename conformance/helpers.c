@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -680,4 +681,17 @@ int th_private_shm(unsigned size_kb)
         return 1;
     }
     return 0;
+}
+
+pid_t th_fork_tied(void)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(99); /* the parent died before the tie was made */
+    }
+    return pid;
 }

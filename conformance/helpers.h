@@ -70,6 +70,10 @@ unsigned th_shm_sweep_tagged(const char *tag);
  */
 int th_private_shm(unsigned size_kb);
 
+/* fork() a child that dies with its parent (PR_SET_PDEATHSIG): no orphans
+ * when a test fails or is killed by its watchdog. */
+pid_t th_fork_tied(void);
+
 /* SHMCHOP_BIN_DIR/<tool> into out[cap]. */
 int th_tool_path(char *out, size_t cap, const char *tool);
 

@@ -215,32 +215,6 @@ int shmchop__info_set_postfix(shmchop__info *in, const char postfix[SHMCHOP_POST
     return guarded_store(in, in->obj->postfix, postfix, SHMCHOP_POSTFIX_SIZE);
 }
 
-int shmchop__data_ext_pid(const char *data_name, uint32_t *pid, uint64_t *size)
-{
-    const size_t head = SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE;
-    unsigned char copy[SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE];
-    shmchop_ext ext;
-    struct stat sb;
-    ssize_t n;
-    int fd, rc;
-
-    *pid = 0;
-    *size = 0;
-    rc = shmchop__obj_open(data_name, O_RDONLY, &fd, &sb, NULL, 0);
-    if (rc != 0)
-        return rc;
-    *size = (uint64_t)sb.st_size;
-    /* pread, not a mapping: a truncated object cannot fault us. Without
-     * the data mutex, so a torn pid only makes one answer wrong. */
-    do
-        n = pread(fd, copy, head, 0);
-    while (n < 0 && errno == EINTR);
-    close(fd);
-    if (n == (ssize_t)head && shmchop__ext_find(copy, head, &ext))
-        *pid = ext.writer_pid;
-    return 0;
-}
-
 bool shmchop__name_held(int ofd_held, uint32_t info_magic, bool detach, uint32_t block_pid)
 {
     if (ofd_held == 1)

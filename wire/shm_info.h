@@ -87,12 +87,4 @@ int shmchop__info_held(int fd);
  */
 bool shmchop__name_held(int ofd_held, uint32_t info_magic, bool detach, uint32_t block_pid);
 
-/*
- * Read the extension block's writer_pid from a data object by name,
- * without the data mutex (a single aligned word; a torn value only makes
- * a liveness answer wrong once). *pid = 0 when the image has no block.
- * *size gets the object's size. Returns 0, -ENOENT or -errno.
- */
-int shmchop__data_ext_pid(const char *data_name, uint32_t *pid, uint64_t *size);
-
 #endif

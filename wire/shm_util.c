@@ -149,21 +149,6 @@ int shmchop__pid_alive(uint32_t pid, uint64_t start)
     return 1;
 }
 
-int shmchop__shm_open_stat(const char *name, int flags, unsigned mode, int *fd, struct stat *sb)
-{
-    int f = shm_open(name, flags | O_CLOEXEC, (mode_t)mode);
-
-    if (f < 0)
-        return -errno;
-    if (fstat(f, sb) != 0) {
-        int e = -errno;
-        close(f);
-        return e;
-    }
-    *fd = f;
-    return 0;
-}
-
 int shmchop__check_object(const char *name, const struct stat *sb, bool strict, char *warn,
                           size_t warnlen)
 {

@@ -43,9 +43,6 @@ int shmchop__pid_alive(uint32_t pid, uint64_t start);
 /* Read state and start time of pid from /proc. Returns 0, or -errno. */
 int shmchop__proc_stat(uint32_t pid, char *state, uint64_t *start);
 
-/* shm_open + fstat; the caller closes *fd. */
-int shmchop__shm_open_stat(const char *name, int flags, unsigned mode, int *fd, struct stat *sb);
-
 /*
  * The R2.11 safety checks on an opened object: a regular file (else
  * SHMCHOP_E_UNSAFE_OBJECT), then ownership and mode: owned by another

@@ -76,14 +76,7 @@ void chaos_name(const chaos_cfg *cfg, const char *what, char *out, size_t cap)
 
 pid_t chaos_fork(void)
 {
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(99);
-    }
-    return pid;
+    return th_fork_tied();
 }
 
 static void redirect(const char *path, int target)
