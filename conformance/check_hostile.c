@@ -576,6 +576,90 @@ static unsigned shm_count(void)
     return n;
 }
 
+/* ---- R2.15: a mutex object rewritten while we hold its inner mutex ---- */
+
+/* Takes and drops a robust mutex of its own, then ends: glibc links it
+ * into this thread's robust list and the kernel walks that list at exit,
+ * so a list left pointing into a rewritten object kills the process. */
+static void *robust_round_trip(void *arg)
+{
+    pthread_mutexattr_t ma;
+    pthread_mutex_t mu;
+
+    (void)arg;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&mu, &ma);
+    pthread_mutex_lock(&mu);
+    pthread_mutex_unlock(&mu);
+    pthread_mutex_destroy(&mu);
+    return NULL;
+}
+
+/* In a child: hold the inner mutex of our own object (a peek), zero the
+ * object under it as truncate-then-extend does, release. Exit 0 when the
+ * release failed cleanly and the robust list still works. */
+static int rewrite_under_inner_mutex(const char *obj, bool reinit)
+{
+    shmchop__mutex m;
+    char err[256];
+    bool got = false;
+
+    memset(&m, 0, sizeof(m));
+    if (shmchop__mutex_open(&m, obj, true, 0600, 1000, err, sizeof(err)) != 0)
+        return 10;
+    if (shmchop__mutex_peek(&m, 1000, NULL, &got, err, sizeof(err)) != 0 || !got)
+        return 11;
+    int fd = shm_open(obj, O_RDWR, 0);
+    if (fd < 0 || ftruncate(fd, 0) != 0 || ftruncate(fd, (off_t)m.map_size) != 0)
+        return 12;
+    close(fd);
+    if (reinit) { /* what a process that took the zeros for a fresh object does */
+        pthread_mutexattr_t ma;
+        pthread_mutexattr_init(&ma);
+        pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+        pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+        pthread_mutex_init(&m.obj->c.mutex, &ma);
+    }
+    shmchop__mutex_peek_end(&m);
+    if (!m.broken)
+        return 13;
+    if (shmchop__mutex_lock(&m, 100, NULL, err, sizeof(err)) != SHMCHOP_E_SEGMENT_GONE)
+        return 14;
+    robust_round_trip(NULL);
+    pthread_t t;
+    if (pthread_create(&t, NULL, robust_round_trip, NULL) != 0 || pthread_join(t, NULL) != 0)
+        return 15;
+    shmchop__mutex_close(&m);
+    return 0;
+}
+
+START_TEST(r2_15_a_mutex_object_rewritten_under_its_holder_kills_nobody)
+{
+    for (int reinit = 0; reinit < 2; reinit++) {
+        char obj[64];
+        int status;
+
+        snprintf(obj, sizeof(obj), "TouchSHMrw%d_%dMutex", (int)getpid(), reinit);
+        pid_t pid = th_fork_tied();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0)
+            _exit(rewrite_under_inner_mutex(obj, reinit));
+        int w = th_wait_pid(pid, 5000, &status);
+        if (w == -ETIMEDOUT) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+        }
+        shm_unlink(obj);
+        ck_assert_msg(w == 0, "the holder hung (reinit=%d)", reinit);
+        ck_assert_msg(!WIFSIGNALED(status), "the holder died of signal %d (reinit=%d)",
+                      WIFSIGNALED(status) ? WTERMSIG(status) : 0, reinit);
+        ck_assert_msg(WEXITSTATUS(status) == 0, "step %d failed (reinit=%d)",
+                      WEXITSTATUS(status), reinit);
+    }
+}
+END_TEST
+
 START_TEST(r2_14_a_compatible_writer_is_alive_and_gc_leaves_it)
 {
     char err[256];
@@ -894,6 +978,7 @@ static Suite *hostile_suite(void)
     tcase_add_test(objects, r2_13_objects_are_identified_by_content);
     tcase_add_test(objects, r2_14_users_are_found_by_their_mappings);
     tcase_add_test(objects, r2_15_creation_reserves_its_bytes);
+    tcase_add_test(objects, r2_15_a_mutex_object_rewritten_under_its_holder_kills_nobody);
     tcase_add_test(objects, r2_16_signal_on_a_corrupt_cond_is_abandoned_not_waited_for);
     tcase_add_test(objects, r2_16_gc_repair_mends_a_corrupt_cond_nobody_maps);
     suite_add_tcase(s, objects);

@@ -421,6 +421,72 @@ static int inner_wait(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stat
     return rc;
 }
 
+/*
+ * A robust mutex sits on its holder thread's robust list, a list glibc
+ * links through the mutexes themselves (their __list words) and follows
+ * at unlock. For an object in shared memory those words can be rewritten
+ * by anybody who can write the object: truncated and extended (zeros),
+ * or re-initialised by a process that took the zeros for a fresh object.
+ * glibc would then write through a null or foreign pointer and the
+ * process would die (R2.15). So the words are recorded when the mutex is
+ * taken, compared before it is released, and a handle whose mutex
+ * changed is retired with our robust list mended from the record: the
+ * neighbours the record points at are this thread's own memory. Only
+ * one inner mutex is held per thread at a time, and no foreign code
+ * runs while it is, so nothing else can legitimately change the words.
+ */
+#define GLIBC_KIND_ROBUST 16 /* glibc's PTHREAD_MUTEX_ROBUST_NORMAL_NP bit of __kind */
+
+static void inner_record(shmchop__mutex *m)
+{
+    m->inner.held = true;
+    m->inner.recorded = false;
+#ifdef __GLIBC__
+    const struct __pthread_mutex_s *d = &m->obj->c.mutex.__data;
+    m->inner.kind = __atomic_load_n(&d->__kind, __ATOMIC_RELAXED);
+    m->inner.owner = __atomic_load_n(&d->__owner, __ATOMIC_RELAXED);
+    m->inner.prev = __atomic_load_n(&d->__list.__prev, __ATOMIC_RELAXED);
+    m->inner.next = __atomic_load_n(&d->__list.__next, __ATOMIC_RELAXED);
+    m->inner.recorded = true;
+#endif
+}
+
+static bool inner_intact(const shmchop__mutex *m)
+{
+#ifdef __GLIBC__
+    const struct __pthread_mutex_s *d = &m->obj->c.mutex.__data;
+    if (!m->inner.recorded)
+        return true;
+    return __atomic_load_n(&d->__kind, __ATOMIC_RELAXED) == m->inner.kind &&
+           __atomic_load_n(&d->__owner, __ATOMIC_RELAXED) == m->inner.owner &&
+           __atomic_load_n(&d->__list.__prev, __ATOMIC_RELAXED) == m->inner.prev &&
+           __atomic_load_n(&d->__list.__next, __ATOMIC_RELAXED) == m->inner.next;
+#else
+    (void)m;
+    return true;
+#endif
+}
+
+/* After a fault or a rewrite while we held a robust inner mutex: take
+ * its entry off our robust list as glibc's unlock would have, from the
+ * recorded words, never from the object. The lock word is left alone. */
+static void inner_unlink(shmchop__mutex *m)
+{
+#if defined(__GLIBC__) && __PTHREAD_MUTEX_HAVE_PREV
+    if (m->inner.held && m->inner.recorded && m->inner.next && m->inner.prev &&
+        (m->inner.kind & GLIBC_KIND_ROBUST)) {
+        /* The words point at the neighbours' __next fields; __prev is
+         * the word before (glibc's QUEUE_PTR_ADJUST). */
+        void **next = (void **)((uintptr_t)m->inner.next & ~(uintptr_t)1);
+        void **prev = (void **)((uintptr_t)m->inner.prev & ~(uintptr_t)1);
+        next[-1] = m->inner.prev;
+        *prev = m->inner.next;
+    }
+#endif
+    m->inner.held = false;
+    m->inner.recorded = false;
+}
+
 /* Take the inner mutex, bounded by timeout_ms. The uncontended case is
  * one trylock: no system call, not even a clock read. */
 static int inner_lock(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stats *ls, char *err,
@@ -435,11 +501,14 @@ static int inner_lock(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stat
     if (rc == EBUSY)
         rc = inner_wait(m, timeout_ms, ls);
     if (rc == EOWNERDEAD) {
+        m->inner.held = true; /* on our list already; recorded once consistent */
         repair_owner_dead(m, ls);
         rc = 0;
     }
-    if (rc == 0)
+    if (rc == 0) {
+        inner_record(m);
         return 0;
+    }
     if (rc == ETIMEDOUT) {
         shmchop__errf(err, errlen, "%s: inner mutex stayed busy for %u ms (holder stopped?)",
                       m->name, timeout_ms);
@@ -451,7 +520,14 @@ static int inner_lock(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stat
 
 static void inner_unlock(shmchop__mutex *m)
 {
+    if (!inner_intact(m))
+        shmchop__guard_abandon(); /* as if truncated: the handle is retired */
+    /* glibc now follows the words we just checked; a rewrite in between
+     * faults into the guard instead of killing us. */
+    shmchop__guard_segv_window(true);
     pthread_mutex_unlock(&m->obj->c.mutex);
+    shmchop__guard_segv_window(false);
+    m->inner.held = false;
 }
 
 static void set_held(shmchop__mutex *m)
@@ -680,10 +756,9 @@ static int force_unlock_body(shmchop__mutex *m, unsigned timeout_ms, bool *was_l
  * The guard's rule "take no lock inside" is bent for the inner mutex,
  * and this is why that is safe: the 96 or 128 bytes lie in one page, so
  * a truncated object faults on the first access, before anything is
- * taken; a truncation while we hold the inner mutex leaves it on our
- * robust list, which glibc only ever prepends to without reading old
- * entries, and which the kernel walks at thread exit with fault-safe
- * accesses.
+ * taken; a truncation or a rewrite while we hold the inner mutex is
+ * mended on our robust list from the words recorded at lock time (see
+ * inner_record), and the kernel's walk at thread exit is fault-safe.
  */
 enum mutex_op { OP_LOCK, OP_UNLOCK, OP_PEEK, OP_PEEK_END, OP_STATE, OP_FORCE_UNLOCK };
 
@@ -743,10 +818,12 @@ static int guarded_op(struct op_ctx *c)
         return SHMCHOP_E_SEGMENT_GONE;
     }
     if (shmchop__guarded(m->obj, m->map_size, op_run, c) != 0) {
+        inner_unlink(m);
         retire_mapping(m);
         m->broken = true;
         m->held = false;
-        shmchop__errf(c->err, c->errlen, "%s: mutex object was truncated under us", m->name);
+        shmchop__errf(c->err, c->errlen, "%s: mutex object was truncated or rewritten under us",
+                      m->name);
         return SHMCHOP_E_SEGMENT_GONE;
     }
     return c->rc;

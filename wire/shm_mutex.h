@@ -50,6 +50,11 @@ typedef struct shmchop__mutex {
     int fd;                         /* kept open with our marks (shmchop__obj_mark) */
     bool has_fd;
     uint64_t next_user_scan_ns;     /* when to ask /proc again about an unknown holder */
+    struct {                        /* the inner mutex as glibc left it when we took it */
+        bool held, recorded;
+        int kind, owner;
+        void *prev, *next;          /* its robust-list words (pointers into our memory) */
+    } inner;
     char name[SHMCHOP_SHM_OBJ_NAME_SIZE];
 } shmchop__mutex;
 

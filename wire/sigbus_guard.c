@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The SIGBUS guard: survive a shared mapping truncated under a copy (SPEC R2.10). */
+/* The SIGBUS guard: survive a shared mapping truncated under a copy (SPEC R2.10), or rewritten under a robust unlock (R2.15). */
 #include "sigbus_guard.h"
 
 #include <shmchop/error.h>
@@ -48,23 +48,26 @@ struct guard {
     const char *lo;
     size_t len;
     volatile sig_atomic_t active;
+    volatile sig_atomic_t segv_window; /* a SIGSEGV anywhere is ours too (see .h) */
     uint64_t caught;
 };
 
 static __thread struct guard tls_guard __attribute__((tls_model("initial-exec")));
 
-static struct sigaction previous;
+static struct sigaction previous, previous_segv;
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static int install_rc;
 
 static void chain(int sig, siginfo_t *si, void *uc)
 {
-    if ((previous.sa_flags & SA_SIGINFO) && previous.sa_sigaction) {
-        previous.sa_sigaction(sig, si, uc);
+    const struct sigaction *prev = sig == SIGSEGV ? &previous_segv : &previous;
+
+    if ((prev->sa_flags & SA_SIGINFO) && prev->sa_sigaction) {
+        prev->sa_sigaction(sig, si, uc);
         return;
     }
-    if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
-        previous.sa_handler(sig);
+    if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN) {
+        prev->sa_handler(sig);
         return;
     }
     /* Die as the process would have without us. For a hardware fault,
@@ -74,8 +77,8 @@ static void chain(int sig, siginfo_t *si, void *uc)
     memset(&dfl, 0, sizeof(dfl));
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
-    sigaction(SIGBUS, &dfl, NULL);
-    raise(SIGBUS);
+    sigaction(sig, &dfl, NULL);
+    raise(sig);
 }
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
@@ -84,7 +87,8 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 
     if (g->active && si && si->si_code > 0) {
         const char *addr = (const char *)si->si_addr;
-        if (addr >= g->lo && (size_t)(addr - g->lo) < g->len) {
+        if ((sig == SIGSEGV && g->segv_window) ||
+            (sig == SIGBUS && addr >= g->lo && (size_t)(addr - g->lo) < g->len)) {
             g->active = 0;
             g->caught++;
             siglongjmp(g->jb, 1);
@@ -101,7 +105,7 @@ static void install(void)
     sa.sa_sigaction = on_sigbus;
     sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGBUS, &sa, &previous) != 0)
+    if (sigaction(SIGBUS, &sa, &previous) != 0 || sigaction(SIGSEGV, &sa, &previous_segv) != 0)
         install_rc = -errno;
 }
 
@@ -119,6 +123,7 @@ int shmchop__guarded(const void *lo, size_t len, void (*fn)(void *arg), void *ar
     g->len = len;
     if (sigsetjmp(g->jb, 0) != 0) {
         /* The handler cleared `active` before jumping here. */
+        g->segv_window = 0;
         return SHMCHOP_E_SEGMENT_GONE;
     }
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -127,7 +132,26 @@ int shmchop__guarded(const void *lo, size_t len, void (*fn)(void *arg), void *ar
     fn(arg);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     g->active = 0;
+    g->segv_window = 0;
     return 0;
+}
+
+void shmchop__guard_segv_window(bool open)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    tls_guard.segv_window = open;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+void shmchop__guard_abandon(void)
+{
+    struct guard *g = &tls_guard;
+
+    if (!g->active)
+        return;
+    g->active = 0;
+    g->segv_window = 0;
+    siglongjmp(g->jb, 1);
 }
 
 uint64_t shmchop__sigbus_caught(void)

@@ -3,6 +3,7 @@
 #ifndef SHMCHOP_SIGBUS_GUARD_H
 #define SHMCHOP_SIGBUS_GUARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,19 @@ int shmchop__sigbus_install(void);
  * Makes no system call.
  */
 int shmchop__guarded(const void *lo, size_t len, void (*fn)(void *arg), void *arg);
+
+/*
+ * Inside a guarded fn: while the window is open, a kernel-raised SIGSEGV
+ * anywhere on this thread abandons fn like a SIGBUS in the range. Only
+ * for a call into glibc that follows pointers stored in shared memory
+ * (the robust list words of a mutex someone else can rewrite, see
+ * shm_mutex.c); closed again by the caller or when fn ends.
+ */
+void shmchop__guard_segv_window(bool open);
+
+/* Inside a guarded fn: abandon it now, as a fault would (no return).
+ * Outside a guard it does nothing. */
+void shmchop__guard_abandon(void);
 
 /* Faults caught on this thread so far (for statistics and tests). */
 uint64_t shmchop__sigbus_caught(void);
