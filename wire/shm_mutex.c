@@ -402,16 +402,28 @@ static void inner_reinit(shmchop__mutex *m, shmchop__lock_stats *ls)
  * one slice rather than at the deadline. */
 #define INNER_SLICE_NS 10000000u
 
+/* pthread_mutex_timedlock, not clocklock: race detectors (gcc 12's TSan
+ * among them) do not know clocklock, and would see its lock as never
+ * taken. A realtime jump can only stretch or cut one slice. */
+static struct timespec realtime_after(uint64_t ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t t = (uint64_t)ts.tv_nsec + ns;
+    ts.tv_sec += (time_t)(t / 1000000000u);
+    ts.tv_nsec = (long)(t % 1000000000u);
+    return ts;
+}
+
 static int inner_wait(shmchop__mutex *m, unsigned timeout_ms, shmchop__lock_stats *ls)
 {
     uint64_t now = shmchop__now_ns(), deadline = now + (uint64_t)timeout_ms * 1000000u;
     int rc = EBUSY;
 
     while (rc == EBUSY || rc == ETIMEDOUT) {
-        uint64_t end = now + INNER_SLICE_NS < deadline ? now + INNER_SLICE_NS : deadline;
-        struct timespec ts = { .tv_sec = (time_t)(end / 1000000000u),
-                               .tv_nsec = (long)(end % 1000000000u) };
-        rc = pthread_mutex_clocklock(&m->obj->c.mutex, CLOCK_MONOTONIC, &ts);
+        uint64_t slice = deadline - now < INNER_SLICE_NS ? deadline - now : INNER_SLICE_NS;
+        struct timespec end = realtime_after(slice); /* the deadline itself is monotonic */
+        rc = pthread_mutex_timedlock(&m->obj->c.mutex, &end);
         if (rc != ETIMEDOUT || (now = shmchop__now_ns()) >= deadline)
             break;
         if (inner_owner_dead(m))
