@@ -332,6 +332,38 @@ START_TEST(test_R3_4_flags_nonzero)
 }
 END_TEST
 
+START_TEST(test_R3_4_builder_output_validates)
+{
+    unsigned char imgs[3][256], out[2048];
+    shmchop_global_build_entry e[3];
+    shmchop_global_build_opts o = {.frame = 9, .seq = 20};
+    shmchop_global_header h;
+    shmchop_diag d;
+    shmchop_chop chop;
+    size_t written = 0;
+    static const char *const names[] = {"a", "bb", "ccc"};
+
+    for (int i = 0; i < 3; i++)
+        e[i] = (shmchop_global_build_entry){names[i], imgs[i],
+                                            build_entry(imgs[i], 256, (uint32_t)(1 + i), 1.5f),
+                                            9};
+    ck_assert_int_eq(shmchop_global_build(out, sizeof(out), e, 3, &o, &written), 0);
+    ck_assert_int_eq((int64_t)written, shmchop_global_size(e, 3));
+    ck_assert_int_eq(shmchop_global_validate(out, written, NULL, &h, &d), 0);
+    ck_assert_uint_eq(h.frame, 9);
+    ck_assert_int_eq(shmchop_global_find(out, &h, "ccc"), 2);
+    shmchop_chop_init(&chop);
+    ck_assert_int_eq(shmchop_global_entry_parse(out, &h, 2, NULL, &chop, NULL, &d), 0);
+    ck_assert_uint_eq(chop.length, 3);
+    shmchop_chop_free(&chop);
+    ck_assert_int_eq(shmchop_global_build(out, written - 1, e, 3, &o, NULL), SHMCHOP_E_LIMIT);
+    e[2].name = "a";
+    ck_assert_int_eq(shmchop_global_size(e, 3), SHMCHOP_E_USAGE);
+    e[2].name = "";
+    ck_assert_int_eq(shmchop_global_size(e, 3), SHMCHOP_E_USAGE);
+}
+END_TEST
+
 static Suite *global_image_suite(void)
 {
     Suite *s = suite_create("global_image");
@@ -353,6 +385,7 @@ static Suite *global_image_suite(void)
     tcase_add_test(tc, test_R3_4_image_size_exceeds_span);
     tcase_add_test(tc, test_R3_4_invalid_entry_image_fails_alone);
     tcase_add_test(tc, test_R3_4_flags_nonzero);
+    tcase_add_test(tc, test_R3_4_builder_output_validates);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -84,6 +84,39 @@ SHMCHOP_API int shmchop_global_entry_parse(const void *buf, const shmchop_global
                                            shmchop_chop *chop, shmchop_image_info *info,
                                            shmchop_diag *diag);
 
+/* One CHOP image to lay out as an entry: a name of 1 to 63 bytes, an
+ * image built by shmchop_image_build, and the entry's frame. */
+typedef struct shmchop_global_build_entry {
+    const char *name;
+    const void *image;
+    size_t size;
+    uint64_t frame;
+} shmchop_global_build_entry;
+
+/* The header's publication fields; zeroed options give a reproducible image. */
+typedef struct shmchop_global_build_opts {
+    uint64_t seq;
+    uint64_t frame;
+    uint64_t time_ns;
+    uint64_t heartbeat_ns;
+    uint32_t writer_pid;
+    float fps;
+} shmchop_global_build_opts;
+
+/*
+ * Bytes of the global image of these n entries: the header, the table
+ * right after it, then each image at the next multiple of 8. Returns the
+ * size, or SHMCHOP_E_USAGE for a bad or duplicate name or too many
+ * entries, SHMCHOP_E_OVERFLOW beyond uint32.
+ */
+SHMCHOP_API int64_t shmchop_global_size(const shmchop_global_build_entry *entries, uint32_t n);
+
+/* Write that image into buf[0, cap); *written gets its size. Returns 0,
+ * a code of shmchop_global_size, or SHMCHOP_E_LIMIT when cap is too small. */
+SHMCHOP_API int shmchop_global_build(void *buf, size_t cap,
+                                     const shmchop_global_build_entry *entries, uint32_t n,
+                                     const shmchop_global_build_opts *opts, size_t *written);
+
 #ifdef __cplusplus
 }
 #endif
