@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The global image commands (SPEC 3, R3.4, SPEC 7): `shmchop-out image --memtype global`, `shmchop-in check --image F --memtype global`. */
+/* The global image commands (SPEC 3, R3.4, SPEC 7): `shmchop-out image --memtype global`, `shmchop-in check|dump --image F --memtype global`. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +163,58 @@ START_TEST(r3_image_global_needs_chop_and_unique_names)
 }
 END_TEST
 
+START_TEST(r3_4_dump_global_image_json_lists_entries)
+{
+    env e;
+    char out[16384];
+
+    env_open(&e);
+    write_image(&e);
+    const char *argv[] = { e.in_bin, "dump", "--image", e.img, "--memtype", "global", "--json",
+                           NULL };
+    ck_assert_int_eq(run(argv, out, sizeof(out)), 0);
+    ck_assert_ptr_nonnull(strstr(out, "{\"global\":{\"magic\":826756435"));
+    ck_assert_ptr_nonnull(strstr(out, "\"entry_count\":2"));
+    ck_assert_ptr_nonnull(strstr(out, "\"entries\":[{\"name\":\"alpha\",\"offset\":"));
+    ck_assert_ptr_nonnull(strstr(out, "\"names\":[\"beta1\"]"));
+    const char *scoped[] = { e.in_bin, "dump", "--image", e.img, "--memtype", "global", "--json",
+                             "--scope", "alpha2", NULL };
+    ck_assert_int_eq(run(scoped, out, sizeof(out)), 0);
+    ck_assert_ptr_nonnull(strstr(out, "\"names\":[\"alpha2\"]"));
+    const char *csv[] = { e.in_bin, "dump", "--image", e.img, "--memtype", "global", "--csv",
+                          NULL };
+    ck_assert_int_eq(run(csv, NULL, 0), 2);
+    env_close(&e);
+}
+END_TEST
+
+/* R3.3: the corrupt entry is shown invalid, the other one in full; exit 1. */
+START_TEST(r3_3_dump_global_image_with_a_bad_entry)
+{
+    env e;
+    char out[16384];
+    uint8_t *buf;
+    size_t len;
+    uint32_t off;
+
+    env_open(&e);
+    write_image(&e);
+    ck_assert_int_eq(th_read_file(e.img, &buf, &len), 0);
+    memcpy(&off, buf + 64 + 96 + 64, 4); /* entry 1's offset */
+    free(buf);
+    poke32(&e, off, 0x12345678u);
+    const char *argv[] = { e.in_bin, "dump", "--image", e.img, "--memtype", "global", NULL };
+    ck_assert_int_eq(run(argv, out, sizeof(out)), 1);
+    ck_assert_ptr_nonnull(strstr(out, "entry beta: offset"));
+    ck_assert_ptr_nonnull(strstr(out, ", invalid"));
+    ck_assert_ptr_nonnull(strstr(out, "alpha1"));
+    poke32(&e, 0, 0);
+    ck_assert_int_eq(run(argv, out, sizeof(out)), 1);
+    ck_assert_ptr_nonnull(strstr(out, "invalid global image"));
+    env_close(&e);
+}
+END_TEST
+
 static Suite *global_tools_suite(void)
 {
     Suite *s = suite_create("global_tools");
@@ -173,6 +225,8 @@ static Suite *global_tools_suite(void)
     tcase_add_test(tc, r3_1_check_duplicate_entry_names_exits_1);
     tcase_add_test(tc, r3_4_check_truncated_global_image_exits_1);
     tcase_add_test(tc, r3_image_global_needs_chop_and_unique_names);
+    tcase_add_test(tc, r3_4_dump_global_image_json_lists_entries);
+    tcase_add_test(tc, r3_3_dump_global_image_with_a_bad_entry);
     suite_add_tcase(s, tc);
     return s;
 }
