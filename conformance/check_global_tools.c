@@ -62,6 +62,19 @@ static void poke32(const env *e, size_t off, uint32_t v)
     free(buf);
 }
 
+/* Break the CHOP magic of entry i's image (SPEC 3 table at offset 64). */
+static void corrupt_entry(const env *e, uint32_t i)
+{
+    uint8_t *buf;
+    size_t len;
+    uint32_t off;
+
+    ck_assert_int_eq(th_read_file(e->img, &buf, &len), 0);
+    memcpy(&off, buf + 64 + 96 * i + 64, 4);
+    free(buf);
+    poke32(e, off, 0x12345678u);
+}
+
 START_TEST(r3_4_check_valid_global_image_prints_a_verdict_per_entry)
 {
     env e;
@@ -88,16 +101,10 @@ START_TEST(r3_4_check_one_invalid_entry_exits_1)
 {
     env e;
     char out[8192];
-    uint8_t *buf;
-    size_t len;
-    uint32_t off;
 
     env_open(&e);
     write_image(&e);
-    ck_assert_int_eq(th_read_file(e.img, &buf, &len), 0);
-    memcpy(&off, buf + 64 + 64, 4); /* entry 0's offset */
-    free(buf);
-    poke32(&e, off, 0x12345678u);
+    corrupt_entry(&e, 0);
     const char *argv[] = { e.in_bin, "check", "--image", e.img, "--memtype", "global", NULL };
     ck_assert_int_eq(run(argv, out, sizeof(out)), 1);
     ck_assert_ptr_nonnull(strstr(out, "[alpha]: invalid, 1 error"));
@@ -193,16 +200,10 @@ START_TEST(r3_3_dump_global_image_with_a_bad_entry)
 {
     env e;
     char out[16384];
-    uint8_t *buf;
-    size_t len;
-    uint32_t off;
 
     env_open(&e);
     write_image(&e);
-    ck_assert_int_eq(th_read_file(e.img, &buf, &len), 0);
-    memcpy(&off, buf + 64 + 96 + 64, 4); /* entry 1's offset */
-    free(buf);
-    poke32(&e, off, 0x12345678u);
+    corrupt_entry(&e, 1);
     const char *argv[] = { e.in_bin, "dump", "--image", e.img, "--memtype", "global", NULL };
     ck_assert_int_eq(run(argv, out, sizeof(out)), 1);
     ck_assert_ptr_nonnull(strstr(out, "entry beta: offset"));
