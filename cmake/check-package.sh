@@ -12,6 +12,7 @@ fail=0
 for want in /usr/bin/shmchop-in /usr/bin/shmchop-out \
     '/usr/lib/[^/]*/libshmchop\.so\.0$' '/usr/lib/[^/]*/libshmchop\.so$' \
     /usr/include/shmchop/reader.h /usr/include/shmchop/segment.h /usr/include/shmchop/image.h \
+    /usr/include/shmchop/global.h \
     '/usr/lib/[^/]*/pkgconfig/shmchop\.pc' '/usr/lib/[^/]*/cmake/shmchop/shmchopConfig\.cmake' \
     '/usr/lib/[^/]*/cmake/shmchop/shmchopConfigVersion\.cmake' \
     /usr/share/man/man1/shmchop-in.1.gz /usr/share/man/man1/shmchop-out.1.gz \

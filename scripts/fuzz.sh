@@ -51,6 +51,9 @@ inputs_of() {
   for d in "$root/fuzz/corpus/$1" "$root/fuzz/regressions/$1"; do
     [ -d "$d" ] && printf '%s\n' "$d"
   done
+  if [ "$1" = global ] && [ -d "$root/conformance/vectors_global" ]; then
+    printf '%s\n' "$root/conformance/vectors_global"
+  fi
   if [ "$1" = image ] && [ -d "$root/conformance/vectors" ] &&
      [ -n "$(ls -A "$root/conformance/vectors")" ]; then
     printf '%s\n' "$root/conformance/vectors"

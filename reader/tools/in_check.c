@@ -5,9 +5,11 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <shmchop/error.h>
+#include <shmchop/global.h>
 #include <shmchop/image.h>
 #include <shmchop/segment.h>
 
@@ -20,7 +22,8 @@ static const char usage[] =
     "  NAME             the live segment of Shared Mem Name NAME\n"
     "  --memtype M      local (default) or global\n"
     "  --strict         warnings count as errors\n"
-    "  --json           print {\"valid\", \"errors\", \"warnings\"} on one line\n"
+    "  --json           print {\"valid\", \"errors\", \"warnings\"} on one line;\n"
+    "                   global adds \"entries\": [{\"name\", \"valid\", ...}]\n"
     "\n"
     "Exit status: 0 valid (warnings allowed unless --strict), 1 invalid,\n"
     "2 usage error or the input could not be read.\n";
@@ -92,21 +95,36 @@ static int json_omitted(json_t *root, const char *key, unsigned total, unsigned 
     return tk_json_set(root, key, json_integer(total - kept));
 }
 
-static int report_json(bool valid, const shmchop_diag *d)
+/* {"valid", "errors", "warnings"} of one validation, or NULL. */
+static json_t *verdict_json(bool valid, const shmchop_diag *d)
 {
     json_t *root = json_object();
-    int rc = -1;
 
     if (!root)
-        goto out;
+        return NULL;
     if (tk_json_set(root, "valid", json_boolean(valid)) ||
         tk_json_set(root, "errors", tk_json_findings(d, true)) ||
         tk_json_set(root, "warnings", tk_json_findings(d, false)) ||
         json_omitted(root, "errors_omitted", d->n_errors, shmchop_diag_kept_errors(d)) ||
-        json_omitted(root, "warnings_omitted", d->n_warnings, shmchop_diag_kept_warnings(d)))
+        json_omitted(root, "warnings_omitted", d->n_warnings, shmchop_diag_kept_warnings(d))) {
+        json_decref(root);
+        return NULL;
+    }
+    return root;
+}
+
+/* Print the verdict; `entries` (may be NULL, taken) joins it as a key. */
+static int report_json(bool valid, const shmchop_diag *d, json_t *entries)
+{
+    json_t *root = verdict_json(valid, d);
+    int rc = -1;
+
+    if (!root || (entries && tk_json_set(root, "entries", entries)))
         goto out;
+    entries = NULL;
     rc = tk_json_print(root);
 out:
+    json_decref(entries);
     json_decref(root);
     if (rc)
         tk_error("out of memory or write error printing JSON");
@@ -119,13 +137,14 @@ static const char *plural(unsigned n)
 }
 
 /* Every finding, one per line, then the verdict line. */
-static void report_human(const char *object, bool valid, const shmchop_diag *d)
+static void report_human(const char *object, bool valid, const shmchop_diag *d, bool findings)
 {
     char shown[1100];
 
     /* The verdict stays one line whatever bytes the file name holds. */
     tk_printable(shown, sizeof(shown), object);
-    tk_print_findings(stdout, d);
+    if (findings)
+        tk_print_findings(stdout, d);
     if (valid)
         printf("%s: valid", shown);
     else
@@ -142,13 +161,14 @@ static void report_human(const char *object, bool valid, const shmchop_diag *d)
  * shared by the image and the live-segment paths.
  */
 static int check_report(const check_args *a, const char *object, bool valid,
-                        const shmchop_diag *d)
+                        const shmchop_diag *d, json_t *entries)
 {
     if (a->json) {
-        if (report_json(valid, d))
+        if (report_json(valid, d, entries))
             return TK_EXIT_USAGE;
     } else {
-        report_human(object, valid, d);
+        /* A global verdict sums up the entries, whose findings are printed. */
+        report_human(object, valid, d, !entries && !a->global);
     }
     if (valid)
         return TK_EXIT_OK;
@@ -160,6 +180,85 @@ static int check_report(const check_args *a, const char *object, bool valid,
     else
         tk_error("%s: invalid", object);
     return TK_EXIT_INVALID;
+}
+
+/*
+ * Entry i of a global image whose table is valid: parsed as a CHOP image
+ * (R3.4), its verdict printed (human) or appended to `entries` (JSON);
+ * its errors join `all`. Returns 0, or -ENOMEM.
+ */
+static int check_entry(const check_args *a, const unsigned char *buf,
+                       const shmchop_global_header *h, uint32_t i, shmchop_diag *all,
+                       json_t *entries)
+{
+    char object[SHMCHOP_MESSAGE_MAX];
+    shmchop_global_entry e;
+    shmchop_parse_opts po = { .object = object, .strict = a->strict, .count_nonfinite = true };
+    shmchop_diag d;
+    shmchop_chop chop;
+    json_t *row;
+    int rc;
+
+    shmchop_global_entry_decode(buf, h->table_offset, i, &e);
+    snprintf(object, sizeof(object), "%.300s[%s]", a->image ? a->image : a->name, e.name);
+    shmchop_chop_init(&chop);
+    rc = shmchop_global_entry_parse(buf, h, i, &po, &chop, NULL, &d);
+    shmchop_chop_free(&chop);
+    if (rc == -ENOMEM)
+        return rc;
+    shmchop_diag_append(all, &d);
+    if (!a->json) {
+        report_human(object, d.n_errors == 0, &d, true);
+        return 0;
+    }
+    row = verdict_json(d.n_errors == 0, &d);
+    if (!row || tk_json_set(row, "name", tk_json_str(e.name)) || tk_json_append(entries, row))
+        return -ENOMEM;
+    return 0;
+}
+
+/*
+ * A global image (SPEC 3, R3.4) in buf[0, len): the header and the table,
+ * then a verdict per entry; invalid when any of them is.
+ */
+static int check_global_buf(const check_args *a, const char *object, const unsigned char *buf,
+                            size_t len)
+{
+    shmchop_global_header h;
+    shmchop_diag all;
+    json_t *entries = a->json ? json_array() : NULL;
+    int rc = shmchop_global_validate(buf, len, object, &h, &all);
+
+    if (a->json && !entries)
+        rc = -ENOMEM;
+    if (!a->json)
+        tk_print_findings(stdout, &all);
+    for (uint32_t i = 0; rc == 0 && i < h.entry_count; i++)
+        rc = check_entry(a, buf, &h, i, &all, entries);
+    if (rc == -ENOMEM) {
+        json_decref(entries);
+        tk_error("%s: out of memory", object);
+        return TK_EXIT_USAGE;
+    }
+    return check_report(a, object, all.n_errors == 0, &all, entries);
+}
+
+/* --image FILE --memtype global. */
+static int check_global(const check_args *a, const char *path)
+{
+    char err[SHMCHOP_MESSAGE_MAX], shown[1100];
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int rc = tk_read_file(path, &buf, &len, err, sizeof(err));
+
+    if (rc) {
+        tk_printable(shown, sizeof(shown), path);
+        tk_error("%s: %s", shown, err);
+        return TK_EXIT_USAGE;
+    }
+    rc = check_global_buf(a, path, buf, len);
+    free(buf);
+    return rc;
 }
 
 /* --image FILE: the image saved in a file (SPEC 1.4). */
@@ -176,14 +275,13 @@ static int check_image(const check_args *a)
     int rc;
 
     if (a->global)
-        return tk_usage_error("--memtype global: --image reads local CHOP images only; "
-                              "global segment images are not supported yet");
+        return check_global(a, a->image);
     shmchop_chop_init(&chop);
     rc = tk_load_image(a->image, &opts, &chop, &info, &diag, NULL);
     shmchop_chop_free(&chop);
     if (rc == TK_EXIT_USAGE)
         return rc;
-    return check_report(a, a->image, rc == TK_EXIT_OK, &diag);
+    return check_report(a, a->image, rc == TK_EXIT_OK, &diag, NULL);
 }
 
 /* Whether a failed read says something about the segment (a finding:
@@ -263,7 +361,8 @@ static int check_live(const check_args *a)
         shmchop_diag_append(&diag, &d2);
     }
     shmchop_segment_close(seg);
-    return check_report(a, ss.data_name[0] ? ss.data_name : a->name, diag.n_errors == 0, &diag);
+    return check_report(a, ss.data_name[0] ? ss.data_name : a->name, diag.n_errors == 0, &diag,
+                        NULL);
 }
 
 int in_check_main(int argc, char **argv)

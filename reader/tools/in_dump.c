@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <shmchop/error.h>
+#include <shmchop/global.h>
 #include <shmchop/image.h>
 #include <shmchop/reader.h>
 #include <shmchop/segment.h>
@@ -25,7 +26,10 @@ static const char usage[] =
     "\n"
     "  --image FILE     the image saved in FILE\n"
     "  NAME             the live segment of Shared Mem Name NAME\n"
-    "  --memtype M      local (default) or global\n"
+    "  --memtype M      local (default) or global: with --image, a global image\n"
+    "                   (SPEC 3), its header, then every entry as a local dump\n"
+    "                   (--json: {\"global\": {...}, \"entries\": [...]}); exit 1\n"
+    "                   when the table or any entry is invalid\n"
     "  --scope PAT      keep the channels PAT matches (R4.12)\n"
     "  --rate R         resample the frame to R samples per second (R4.10-R4.11:\n"
     "                   linear, first and last samples held, start rounded down,\n"
@@ -301,14 +305,10 @@ fail:
     return NULL;
 }
 
-static int dump_json(const dump_args *a, const shmchop_chop *chop,
-                     const shmchop_image_info *info, const shmchop_diag *d)
+/* Add the keys of one frame's dump to root; returns 0 or -1. */
+static int json_frame(json_t *root, const dump_args *a, const shmchop_chop *chop,
+                      const shmchop_image_info *info, const shmchop_diag *d)
 {
-    json_t *root = json_object();
-    int rc = -1;
-
-    if (!root)
-        goto out;
     if (tk_json_set(root, "header", json_header(&info->header)) ||
         tk_json_set(root, "names", json_names(chop)) ||
         tk_json_set(root, "rate", tk_json_num(chop->rate)) ||
@@ -318,6 +318,17 @@ static int dump_json(const dump_args *a, const shmchop_chop *chop,
         tk_json_set(root, "stats", json_stats(chop)) ||
         tk_json_set(root, "warnings", tk_json_findings(d, false)) ||
         (a->samples && tk_json_set(root, "samples", json_samples(chop))))
+        return -1;
+    return 0;
+}
+
+static int dump_json(const dump_args *a, const shmchop_chop *chop,
+                     const shmchop_image_info *info, const shmchop_diag *d)
+{
+    json_t *root = json_object();
+    int rc = -1;
+
+    if (!root || json_frame(root, a, chop, info, d))
         goto out;
     rc = tk_json_print(root);
 out:
@@ -533,6 +544,157 @@ static int dump_bytes(const dump_args *a, const char *object, const void *buf, s
     return rc;
 }
 
+/* ---- global images (SPEC 3) ---- */
+
+static json_t *json_global_header(const shmchop_global_header *h)
+{
+    json_t *o = json_object();
+
+    if (!o || tk_json_set(o, "magic", json_integer(h->magic)) ||
+        tk_json_set(o, "version", json_integer(h->version)) ||
+        tk_json_set(o, "size", json_integer(h->size)) ||
+        tk_json_set(o, "entry_count", json_integer(h->entry_count)) ||
+        tk_json_set(o, "seq", tk_json_u64(h->seq)) ||
+        tk_json_set(o, "frame", tk_json_u64(h->frame)) ||
+        tk_json_set(o, "time_ns", tk_json_u64(h->time_ns)) ||
+        tk_json_set(o, "writer_pid", json_integer(h->writer_pid)) ||
+        tk_json_set(o, "table_offset", json_integer(h->table_offset)) ||
+        tk_json_set(o, "fps", tk_json_num((double)h->fps)) ||
+        tk_json_set(o, "flags", json_integer(h->flags)) ||
+        tk_json_set(o, "heartbeat_ns", tk_json_u64(h->heartbeat_ns))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* One parsed entry: what dump prints of it. */
+typedef struct g_entry_view {
+    shmchop_global_entry e;
+    char object[SHMCHOP_MESSAGE_MAX];
+    shmchop_chop chop;      /* the entry's CHOP, or the reader's view of it */
+    shmchop_image_info info;
+    shmchop_diag diag;
+    int rc;                 /* the parse's result; TK_EXIT_USAGE from the view */
+} g_entry_view;
+
+/* Parse entry i, then apply --scope/--rate as a local dump does. */
+static void entry_view(const dump_args *a, const char *object, const unsigned char *buf,
+                       const shmchop_global_header *h, uint32_t i, g_entry_view *v)
+{
+    shmchop_parse_opts opts = { .object = v->object, .count_nonfinite = true };
+    shmchop_chop view;
+
+    shmchop_global_entry_decode(buf, h->table_offset, i, &v->e);
+    snprintf(v->object, sizeof(v->object), "%.300s[%s]", object, v->e.name);
+    shmchop_chop_init(&v->chop);
+    v->rc = shmchop_global_entry_parse(buf, h, i, &opts, &v->chop, &v->info, &v->diag);
+    if (v->rc || (!a->scope && !(a->rate > 0.0)))
+        return;
+    shmchop_chop_init(&view);
+    v->rc = reader_view(a, v->object, buf + v->e.offset, v->e.span, &view);
+    shmchop_chop_swap(&view, &v->chop);
+    shmchop_chop_free(&view);
+}
+
+static json_t *json_entry(const dump_args *a, const g_entry_view *v)
+{
+    json_t *o = json_object();
+
+    if (!o || tk_json_set(o, "name", tk_json_str(v->e.name)) ||
+        tk_json_set(o, "offset", json_integer(v->e.offset)) ||
+        tk_json_set(o, "span", json_integer(v->e.span)) ||
+        tk_json_set(o, "frame", tk_json_u64(v->e.frame)) ||
+        tk_json_set(o, "valid", json_boolean(v->rc == 0)) ||
+        tk_json_set(o, "errors", tk_json_findings(&v->diag, true)) ||
+        (v->rc == 0 && json_frame(o, a, &v->chop, &v->info, &v->diag))) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static void text_entry(const dump_args *a, const g_entry_view *v)
+{
+    printf("entry %s: offset %" PRIu32 ", span %" PRIu32 ", frame %" PRIu64 "%s\n", v->e.name,
+           v->e.offset, v->e.span, v->e.frame, v->rc ? ", invalid" : "");
+    if (v->rc)
+        tk_print_findings(stdout, &v->diag);
+    else
+        dump_text(a, v->object, &v->chop, &v->info, &v->diag);
+}
+
+/* Every entry, printed or added to `entries`; returns how many are invalid,
+ * or -1 when memory runs out or an option fails on an entry. */
+static int dump_entries(const dump_args *a, const char *object, const unsigned char *buf,
+                        const shmchop_global_header *h, json_t *entries)
+{
+    int bad = 0;
+
+    for (uint32_t i = 0; i < h->entry_count; i++) {
+        g_entry_view v;
+        int fail = 0;
+
+        entry_view(a, object, buf, h, i, &v);
+        if (v.rc == -ENOMEM || v.rc == TK_EXIT_USAGE)
+            fail = 1;
+        else if (entries)
+            fail = tk_json_append(entries, json_entry(a, &v)) != 0;
+        else
+            text_entry(a, &v);
+        bad += v.rc != 0;
+        shmchop_chop_free(&v.chop);
+        if (fail)
+            return -1;
+    }
+    return bad;
+}
+
+/* A global image in buf: header findings exit 1 with nothing printed, as
+ * an invalid local image does; an invalid entry is printed and exits 1. */
+static int dump_global_bytes(const dump_args *a, const char *object, const unsigned char *buf,
+                             size_t len)
+{
+    shmchop_global_header h;
+    shmchop_diag diag;
+    json_t *root = NULL, *entries = NULL;
+    int bad;
+
+    if (a->format == FMT_CSV)
+        return tk_usage_error("--csv: a global image has many CHOPs; use --json or text");
+    if (shmchop_global_validate(buf, len, object, &h, &diag)) {
+        tk_print_findings(stderr, &diag);
+        tk_error("%s: invalid global image", object);
+        return TK_EXIT_INVALID;
+    }
+    if (a->format == FMT_JSON) {
+        root = json_object();
+        entries = json_array();
+        if (!root || !entries || tk_json_set(root, "global", json_global_header(&h))) {
+            bad = -1;
+            goto out;
+        }
+    } else {
+        printf("%s: global image, %" PRIu32 " entries, frame %" PRIu64 ", size %" PRIu32
+               ", seq %" PRIu64 "\n", object, h.entry_count, h.frame, h.size, h.seq);
+    }
+    bad = dump_entries(a, object, buf, &h, entries);
+    if (bad >= 0 && root) {
+        bad = tk_json_set(root, "entries", entries) ? -1 : bad;
+        entries = NULL;
+        if (bad >= 0 && tk_json_print(root))
+            bad = -1;
+    }
+out:
+    json_decref(entries);
+    json_decref(root);
+    if (bad < 0) {
+        tk_error("%s: out of memory, write error or an entry could not be shown", object);
+        return TK_EXIT_USAGE;
+    }
+    return bad ? TK_EXIT_INVALID : TK_EXIT_OK;
+}
+
 /* --image FILE: the image saved in a file (SPEC 1.4). */
 static int dump_image(const dump_args *a)
 {
@@ -541,15 +703,15 @@ static int dump_image(const dump_args *a)
     size_t len = 0;
     int rc;
 
-    if (a->global)
-        return tk_usage_error("--memtype global: --image reads local CHOP images only; "
-                              "global segment images are not supported yet");
     rc = tk_read_file(a->image, &buf, &len, err, sizeof(err));
     if (rc) {
         tk_error("%s: %s", a->image, err);
         return TK_EXIT_USAGE;
     }
-    rc = dump_bytes(a, a->image, buf, len);
+    if (a->global)
+        rc = dump_global_bytes(a, a->image, buf, len);
+    else
+        rc = dump_bytes(a, a->image, buf, len);
     free(buf);
     return rc;
 }

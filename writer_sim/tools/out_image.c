@@ -14,10 +14,11 @@
 #include <unistd.h>
 
 #include <shmchop/error.h>
+#include <shmchop/global.h>
 #include <shmchop/image.h>
 
 static const char usage[] =
-    "Usage: shmchop-out image -o FILE [--memtype local] [shape options]\n"
+    "Usage: shmchop-out image -o FILE [--memtype local|global] [shape options]\n"
     "\n"
     "Write the image of one CHOP, as a local segment would hold it, to FILE.\n"
     "The file is replaced atomically (written beside it, then renamed).\n"
@@ -27,7 +28,9 @@ static const char usage[] =
     "several sources (R5.2, R4.9-R4.11); --scope keeps the channels it matches.\n"
     "\n"
     "  -o, --output FILE  where to write\n"
-    "  --memtype local    the only kind of image written so far\n" SHAPE_USAGE "\n"
+    "  --memtype M        local (default): one CHOP; global: a global image\n"
+    "                     (SPEC 3) with one entry per --chop, called NAME\n"
+    "                     and built alone from that generator\n" SHAPE_USAGE "\n"
     "Exit status: 0 written, 2 usage error or the file could not be written.\n";
 
 enum { OPT_MEMTYPE = 0x100, OPT_HELP };
@@ -42,6 +45,7 @@ static const struct option long_options[] = {
 
 typedef struct image_args {
     const char *output;
+    bool global; /* --memtype global */
     shape shape;
 } image_args;
 
@@ -61,9 +65,7 @@ static int parse_args(int argc, char **argv, image_args *a)
         case OPT_MEMTYPE:
             if (tk_parse_choice("--memtype", optarg, memtypes, &idx))
                 return TK_EXIT_USAGE;
-            if (idx == 1)
-                return tk_usage_error("--memtype global: images of global segments "
-                                      "(SPEC 3) are not written yet");
+            a->global = idx == 1;
             break;
         case 'h':
         case OPT_HELP:
@@ -83,6 +85,8 @@ static int parse_args(int argc, char **argv, image_args *a)
         return tk_usage_error("-o FILE is required");
     if (!*a->output)
         return tk_usage_error("-o: the file name is empty");
+    if (a->global && a->shape.n_chops == 0)
+        return tk_usage_error("--memtype global: give each entry as --chop NAME:C:L:R:WAVE");
     return shape_validate(&a->shape);
 }
 
@@ -165,6 +169,76 @@ static void print_summary(const image_args *a, const mix *m, size_t len)
     printf("frame %" PRIu64 "\n", a->shape.frame);
 }
 
+/* The single-generator shape of --chop number i, for its own entry. */
+static shape entry_shape(const shape *s, unsigned i)
+{
+    shape one = *s;
+
+    one.chops[0] = s->chops[i];
+    one.n_chops = 1;
+    return one;
+}
+
+/* Build the image of each --chop alone; returns 0 or TK_EXIT_USAGE. */
+static int build_entries(const shape *s, unsigned char **imgs, shmchop_global_build_entry *e)
+{
+    for (unsigned i = 0; i < s->n_chops; i++) {
+        shape one = entry_shape(s, i);
+        mix m = { 0 };
+        size_t len = 0;
+        int rc = open_mix(&one, &m);
+
+        if (!rc)
+            rc = build_image(&one, &m, &imgs[i], &len);
+        mix_close(&m);
+        if (rc)
+            return rc;
+        e[i] = (shmchop_global_build_entry){ s->chops[i].name, imgs[i], len, s->frame };
+    }
+    return 0;
+}
+
+/* The global image of every --chop (SPEC 3): the header's frame and seq
+ * as a local image's, its other publication fields 0 (reproducible). */
+static int build_global(const shape *s, unsigned char **out, size_t *len)
+{
+    unsigned char *imgs[SHAPE_MAX_CHOPS] = { 0 };
+    shmchop_global_build_entry e[SHAPE_MAX_CHOPS];
+    shmchop_global_build_opts o = { .seq = 2 * (s->frame + 1), .frame = s->frame };
+    int64_t size;
+    int rc = build_entries(s, imgs, e);
+
+    size = rc ? 0 : shmchop_global_size(e, s->n_chops);
+    if (!rc && size < 0)
+        rc = tk_usage_error("--chop: cannot lay out the global image: %s",
+                            shmchop_strerror((int)size));
+    *out = rc ? NULL : malloc(size ? (size_t)size : 1);
+    if (!rc && !*out) {
+        tk_error("cannot build the global image: %s", shmchop_strerror(-ENOMEM));
+        rc = TK_EXIT_USAGE;
+    }
+    if (!rc)
+        shmchop_global_build(*out, (size_t)size, e, s->n_chops, &o, len);
+    for (unsigned i = 0; i < s->n_chops; i++)
+        free(imgs[i]);
+    return rc;
+}
+
+static int global_image_main(const image_args *a)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int rc = build_global(&a->shape, &buf, &len);
+
+    if (!rc)
+        rc = tk_write_file(a->output, buf, len);
+    free(buf);
+    if (!rc)
+        printf("%s: %zu bytes, global image of %u entries, frame %" PRIu64 "\n", a->output, len,
+               a->shape.n_chops, a->shape.frame);
+    return rc ? rc : TK_EXIT_OK;
+}
+
 int out_image_main(int argc, char **argv)
 {
     image_args a = { 0 };
@@ -175,6 +249,8 @@ int out_image_main(int argc, char **argv)
 
     if (rc)
         return rc < 0 ? TK_EXIT_OK : rc;
+    if (a.global)
+        return global_image_main(&a);
     rc = open_mix(&a.shape, &m);
     if (!rc)
         rc = build_image(&a.shape, &m, &buf, &len);
