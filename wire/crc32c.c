@@ -91,6 +91,19 @@ uint32_t shmchop__crc32c_soft(uint32_t crc, const void *buf, size_t len)
 }
 
 #ifdef SHMCHOP_HAVE_ISAL
+/*
+ * ISA-L picks its CRC routine for this CPU on the first call and stores
+ * the choice in a function pointer of its own, with no lock: two threads
+ * making their first call together both store the same pointer (benign,
+ * but a race detector says so, rightly). The first call is made here, at
+ * load time, before the program can have started a thread of its own.
+ */
+__attribute__((constructor)) static void isal_pick_routine(void)
+{
+    unsigned char byte = 0;
+    (void)crc32_iscsi(&byte, 1, 0);
+}
+
 /* ISA-L's crc32_iscsi takes an int length and neither inverts on entry nor
  * on exit: feed it the pre-inverted CRC in slices below INT_MAX. */
 uint32_t shmchop_crc32c(uint32_t crc, const void *buf, size_t len)
