@@ -524,6 +524,7 @@ static json_t *machine_json(const options *o, double clk, const char *load_befor
     json_object_set_new(m, "pinned", json_boolean(o->pin));
     json_object_set_new(m, "quick", json_boolean(o->quick));
     json_object_set_new(m, "seconds_per_benchmark", json_real(o->seconds));
+    json_object_set_new(m, "crc32c", json_string(SHMCHOP_BENCH_CRC32C));
     json_object_set_new(m, "liblo", json_string(SHMCHOP_BENCH_LIBLO_VERSION));
 #ifdef SHMCHOP_BENCH_HAVE_ZMQ
     int ma, mi, pa;

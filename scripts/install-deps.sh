@@ -4,7 +4,7 @@
 # Usage: scripts/install-deps.sh [build|test|bench|fuzz]...
 set -eu
 
-need="cmake make gcc pkg-config libc6-dev check libsubunit-dev libjansson-dev"
+need="cmake make gcc pkg-config libc6-dev check libsubunit-dev libjansson-dev libisal-dev"
 for set in "$@"; do
   case "$set" in
     build) ;;

@@ -5,6 +5,10 @@
 #include <pthread.h>
 #include <string.h>
 
+#ifdef SHMCHOP_HAVE_ISAL
+#include <isa-l/crc.h>
+#endif
+
 #define CRC32C_POLY 0x82F63B78u /* reflected Castagnoli polynomial */
 
 static uint32_t crc_table[8][256];
@@ -42,6 +46,7 @@ static uint32_t crc32c_soft(uint32_t crc, const unsigned char *p, size_t len)
     return crc;
 }
 
+#ifndef SHMCHOP_HAVE_ISAL
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 /* The SSE4.2 crc32 instruction computes exactly this polynomial. */
 __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc,
@@ -77,6 +82,7 @@ static int have_hw(void)
     return 0;
 }
 #endif
+#endif /* !SHMCHOP_HAVE_ISAL */
 
 uint32_t shmchop__crc32c_soft(uint32_t crc, const void *buf, size_t len)
 {
@@ -84,9 +90,40 @@ uint32_t shmchop__crc32c_soft(uint32_t crc, const void *buf, size_t len)
     return ~crc32c_soft(~crc, buf, len);
 }
 
+#ifdef SHMCHOP_HAVE_ISAL
+/*
+ * ISA-L picks its CRC routine for this CPU on the first call and stores
+ * the choice in a function pointer of its own, with no lock: two threads
+ * making their first call together both store the same pointer (benign,
+ * but a race detector says so, rightly). The first call is made here, at
+ * load time, before the program can have started a thread of its own.
+ */
+__attribute__((constructor)) static void isal_pick_routine(void)
+{
+    unsigned char byte = 0;
+    (void)crc32_iscsi(&byte, 1, 0);
+}
+
+/* ISA-L's crc32_iscsi takes an int length and neither inverts on entry nor
+ * on exit: feed it the pre-inverted CRC in slices below INT_MAX. */
+uint32_t shmchop_crc32c(uint32_t crc, const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+    uint32_t c = ~crc;
+
+    while (len > 0) {
+        size_t n = len < ((size_t)1 << 30) ? len : (size_t)1 << 30;
+        c = crc32_iscsi((unsigned char *)p, (int)n, c);
+        p += n;
+        len -= n;
+    }
+    return ~c;
+}
+#else
 uint32_t shmchop_crc32c(uint32_t crc, const void *buf, size_t len)
 {
     if (have_hw())
         return ~crc32c_hw(~crc, buf, len);
     return shmchop__crc32c_soft(crc, buf, len);
 }
+#endif
