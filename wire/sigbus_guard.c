@@ -33,7 +33,10 @@
  * 3. SA_NODEFER keeps SIGBUS unblocked in the handler, so after the jump
  *    (which does not restore the mask, savemask 0) the next fault is
  *    caught again without a sigprocmask call.
- * 4. A fault outside a guard, outside the guarded range, or sent by
+ * 4. The same handler takes SIGSEGV, but only while the caller has opened
+ *    the thread's SIGSEGV window (around glibc's robust unlock of a mutex
+ *    in shared memory, see shm_mutex.c); any other SIGSEGV is chained.
+ * 5. A fault outside a guard, outside the guarded range, or sent by
  *    kill() (si_code <= 0) is not ours: it goes to the disposition that
  *    was installed before us; for SIG_DFL/SIG_IGN the default is restored
  *    and the signal raised again, so the process dies as it would have.
@@ -81,7 +84,7 @@ static void chain(int sig, siginfo_t *si, void *uc)
     raise(sig);
 }
 
-static void on_sigbus(int sig, siginfo_t *si, void *uc)
+static void on_fault(int sig, siginfo_t *si, void *uc)
 {
     struct guard *g = &tls_guard;
 
@@ -102,7 +105,7 @@ static void install(void)
     struct sigaction sa;
 
     memset(&sa, 0, sizeof(sa));
-    sa.sa_sigaction = on_sigbus;
+    sa.sa_sigaction = on_fault;
     sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGBUS, &sa, &previous) != 0 || sigaction(SIGSEGV, &sa, &previous_segv) != 0)
