@@ -87,6 +87,19 @@ SHMCHOP_API int shmchop_shm_names_make(const char *name, const char *postfix,
 
 typedef struct shmchop_writer shmchop_writer;
 
+/*
+ * What a segment's data object holds. Local segments hold one CHOP image
+ * (section 1: sequence lock, pid and heartbeat in its extension block);
+ * global segments hold a global image (section 3: the same fields in the
+ * 64-byte global header, seq at offset 16, size at 8, writer_pid at 40,
+ * heartbeat_ns at 56). Naming, mutexes, info, resize and detach are the
+ * same for both (SPEC 3: `TouchSHM`+G+P).
+ */
+typedef enum shmchop_payload {
+    SHMCHOP_PAYLOAD_CHOP = 0,   /* default */
+    SHMCHOP_PAYLOAD_GLOBAL = 1,
+} shmchop_payload;
+
 typedef struct shmchop_writer_opts {
     unsigned mode;            /* permission bits of every object created;
                                  0 = 0600 (R2.11); 0666 behaves like the
@@ -98,6 +111,7 @@ typedef struct shmchop_writer_opts {
                                  object reads as zeros (an invalid image)
                                  until the first publish: pass the first
                                  image's size to spare a resize. */
+    shmchop_payload payload;  /* what publish() is given; 0 = a CHOP image */
 } shmchop_writer_opts;
 
 /*
@@ -210,6 +224,8 @@ typedef struct shmchop_segment_opts {
     bool strict;                   /* R2.11 ownership/mode warnings are
                                       errors (SHMCHOP_E_UNSAFE_OBJECT) */
     bool no_seqlock;               /* always copy under the data mutex */
+    shmchop_payload payload;       /* what the data object holds; 0 = a
+                                      CHOP image */
 } shmchop_segment_opts;
 
 /*
