@@ -4,6 +4,8 @@
 
 #include "reader_internal.h"
 
+#include <jansson.h>
+
 #define FPS 1000.0
 #define FRAME_NS 1000000ull /* one reader frame at FPS */
 
@@ -260,6 +262,55 @@ START_TEST(r3_6_detach)
 }
 END_TEST
 
+
+/* Check one JSON line of watch: a and b on one writer frame, c missing (R3.5). */
+static void check_watch_line(const char *line, const char *g)
+{
+    json_error_t je;
+    json_t *j = json_loads(line, 0, &je), *nodes;
+    char want[256];
+
+    ck_assert_msg(j != NULL, "not JSON: %s", line);
+    nodes = json_object_get(j, "nodes");
+    ck_assert_uint_eq(json_array_size(nodes), 3);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "memtype")), "global");
+    ck_assert(json_is_true(json_object_get(j, "writer_frames_agree")));
+    ck_assert(json_is_true(json_object_get(json_array_get(nodes, 0), "ok")));
+    ck_assert(json_is_true(json_object_get(json_array_get(nodes, 1), "ok")));
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(nodes, 0), "writer_frame")),
+                     json_integer_value(json_object_get(json_array_get(nodes, 1), "writer_frame")));
+    ck_assert(json_is_false(json_object_get(json_array_get(nodes, 2), "ok")));
+    snprintf(want, sizeof(want), "no entry c in %s", g);
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(json_array_get(nodes, 2),
+                                                                   "error")), want));
+    json_decref(j);
+}
+
+/* SPEC 7 watch --memtype global: one node per name, all cooked at one
+ * now_ns per frame, so nodes of one frame agree (R3.2). */
+START_TEST(r3_2_watch_global)
+{
+    char g[128], tool[512];
+    sct_name(g, sizeof(g), "gl");
+    pid_t pid = start_writer(g, 1);
+    th_proc_result res = { 0 };
+    const char *argv[] = { tool, "watch", "--memtype", "global", "--global-name", g, "a", "b",
+                           "c", "--frames", "20", "--fps", "200", "--json", NULL };
+    unsigned lines = 0;
+
+    ck_assert_int_eq(th_tool_path(tool, sizeof(tool), "shmchop-in"), 0);
+    ck_assert_int_eq(th_run(argv, NULL, &res), 0);
+    gl_stop_child(pid);
+    sct_cleanup(g);
+    ck_assert_msg(res.exit_code == 0, "exit %d: %s", res.exit_code, res.err);
+    for (char *save = NULL, *line = strtok_r(res.out, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save), lines++)
+        check_watch_line(line, g);
+    ck_assert_uint_eq(lines, 20);
+    th_proc_result_free(&res);
+}
+END_TEST
+
 static Suite *global_live_suite(void)
 {
     Suite *s = suite_create("global_live");
@@ -272,6 +323,7 @@ static Suite *global_live_suite(void)
     tcase_add_test(tc, r3_5_missing_entry_and_resize);
     tcase_add_test(tc, r3_6_writer_kill_and_restart);
     tcase_add_test(tc, r3_6_detach);
+    tcase_add_test(tc, r3_2_watch_global);
     suite_add_tcase(s, tc);
     return s;
 }
