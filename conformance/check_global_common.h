@@ -31,6 +31,11 @@ static inline size_t gl_entry(unsigned char *dst, size_t cap, uint64_t frame)
     return written;
 }
 
+/* Which byte of the corrupt entry gl_image flips: 0 breaks its magic
+ * (an invalid image); a data byte (>= 104 with the ext block) breaks only
+ * its checksum (R1.16a). */
+static size_t gl_corrupt_at;
+
 /*
  * The global image of entries names[0, n) at writer frame `frame` into
  * out[cap]; entry `corrupt` (n or more: none) gets a broken CHOP magic,
@@ -49,7 +54,7 @@ static inline size_t gl_image(unsigned char *out, size_t cap, const char *const 
     for (unsigned i = 0; i < n; i++) {
         size_t len = gl_entry(imgs[i], sizeof(imgs[i]), frame);
         if (i == corrupt)
-            imgs[i][0] ^= 0xFF;
+            imgs[i][gl_corrupt_at] ^= 0xFF;
         e[i] = (shmchop_global_build_entry){ names[i], imgs[i], len, frame };
     }
     ck_assert_int_eq(shmchop_global_build(out, cap, e, n, &o, &written), 0);

@@ -263,6 +263,35 @@ START_TEST(r3_6_detach)
 END_TEST
 
 
+/* R1.16a with R3.2: a checksum retry takes a fresh copy of G only while
+ * the retrying source is the only one served from the frame's copy;
+ * otherwise the mismatch fails the cook and nobody changes frame. */
+START_TEST(r3_2_checksum_retry_keeps_one_frame)
+{
+    char g[128];
+    sct_name(g, sizeof(g), "gl");
+    shmchop_writer *w = gl_writer_open(g);
+    shmchop_reader *ra = gl_reader(g, "a", FPS), *rb = gl_reader(g, "b", FPS);
+    uint64_t before;
+
+    gl_corrupt_at = 110; /* a data byte of entry b */
+    gl_publish(w, ABC, 2, 4, 1);
+    ck_assert_int_eq(shmchop_reader_cook(ra, FRAME_NS), 0);
+    before = copies_of(ra);
+    ck_assert_int_eq(shmchop_reader_cook(rb, FRAME_NS), SHMCHOP_E_CHECKSUM);
+    ck_assert_uint_eq(copies_of(ra), before); /* a was served: no fresh copy */
+    /* b first in the next frame: its retries may take fresh copies. */
+    ck_assert_int_eq(shmchop_reader_cook(rb, 2 * FRAME_NS), SHMCHOP_E_CHECKSUM);
+    ck_assert_uint_gt(copies_of(rb), before + 1);
+    ck_assert_int_eq(shmchop_reader_cook(ra, 2 * FRAME_NS), 0);
+    ck_assert_int_eq(gl_writer_frame(ra), 4);
+    shmchop_reader_close(ra);
+    shmchop_reader_close(rb);
+    shmchop_writer_close(w);
+    sct_cleanup(g);
+}
+END_TEST
+
 /* Check one JSON line of watch: a and b on one writer frame, c missing (R3.5). */
 static void check_watch_line(const char *line, const char *g)
 {
@@ -324,6 +353,7 @@ static Suite *global_live_suite(void)
     tcase_add_test(tc, r3_6_writer_kill_and_restart);
     tcase_add_test(tc, r3_6_detach);
     tcase_add_test(tc, r3_2_watch_global);
+    tcase_add_test(tc, r3_2_checksum_retry_keeps_one_frame);
     suite_add_tcase(s, tc);
     return s;
 }
