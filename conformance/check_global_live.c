@@ -292,6 +292,38 @@ START_TEST(r3_2_checksum_retry_keeps_one_frame)
 }
 END_TEST
 
+/* R3.1 with the layout cache: a copy whose table changed (here a second
+ * entry renamed to a duplicate "a") is validated again and fails every
+ * reader; the writer's next good image is read again. */
+START_TEST(r3_1_changed_table_is_validated_again)
+{
+    char g[128];
+    sct_name(g, sizeof(g), "gl");
+    shmchop_writer *w = gl_writer_open(g);
+    shmchop_reader *ra = gl_reader(g, "a", FPS), *rb = gl_reader(g, "b", FPS);
+    unsigned char img[4096];
+    size_t len;
+
+    gl_publish(w, ABC, 2, 1, 99);
+    ck_assert_int_eq(shmchop_reader_cook(ra, FRAME_NS), 0);
+    gl_publish(w, ABC, 2, 2, 99);
+    ck_assert_int_eq(shmchop_reader_cook(ra, 2 * FRAME_NS), 0);
+    len = gl_image(img, sizeof(img), ABC, 2, 3, 99);
+    img[SHMCHOP_GLOBAL_HEADER_SIZE + SHMCHOP_GLOBAL_ENTRY_SIZE] = 'a'; /* entry 1 "b" -> "a" */
+    ck_assert_int_eq(shmchop_writer_publish(w, img, len), 0);
+    ck_assert_int_ne(shmchop_reader_cook(ra, 3 * FRAME_NS), 0);
+    ck_assert_int_ne(shmchop_reader_cook(rb, 3 * FRAME_NS), 0);
+    gl_publish(w, ABC, 2, 4, 99);
+    ck_assert_int_eq(shmchop_reader_cook(ra, 4 * FRAME_NS), 0);
+    ck_assert_int_eq(shmchop_reader_cook(rb, 4 * FRAME_NS), 0);
+    ck_assert_int_eq(gl_writer_frame(rb), 4);
+    shmchop_reader_close(ra);
+    shmchop_reader_close(rb);
+    shmchop_writer_close(w);
+    sct_cleanup(g);
+}
+END_TEST
+
 /* Check one JSON line of watch: a and b on one writer frame, c missing (R3.5). */
 static void check_watch_line(const char *line, const char *g)
 {
@@ -353,6 +385,7 @@ static Suite *global_live_suite(void)
     tcase_add_test(tc, r3_6_writer_kill_and_restart);
     tcase_add_test(tc, r3_6_detach);
     tcase_add_test(tc, r3_2_watch_global);
+    tcase_add_test(tc, r3_1_changed_table_is_validated_again);
     tcase_add_test(tc, r3_2_checksum_retry_keeps_one_frame);
     suite_add_tcase(s, tc);
     return s;

@@ -51,6 +51,8 @@ struct shmchop__global {
     const unsigned char *img;      /* the segment's buffer (valid until the next read) */
     size_t len;
     shmchop_global_header hdr;
+    unsigned char *layout;         /* layout of the latest copy that validated */
+    size_t layout_len, layout_cap;
     shmchop_segment_status st;
     shmchop_segment_stats stats;
 };
@@ -61,6 +63,7 @@ static shmchop__global *registry;
 static void object_free(shmchop__global *g)
 {
     shmchop_segment_close(g->seg);
+    free(g->layout);
     pthread_mutex_destroy(&g->lock);
     free(g->name);
     free(g);
@@ -134,6 +137,89 @@ void shmchop__global_release(shmchop__global *g)
         object_free(g);
 }
 
+/*
+ * The layout of a global image: what shmchop_global_validate's verdict on
+ * the header and the table depends on, apart from the entries' own image
+ * sizes (which every entry parse checks against its span anyway). The
+ * header's seq, frame, times, pid and fps and each entry's frame change
+ * every publish and are left out, so a steady writer keeps one layout and
+ * the reader validates (and allocates) only when the layout changes.
+ */
+#define LAYOUT_HEADER_BYTES 24 /* magic, version, size, entry_count, table_offset, flags */
+#define LAYOUT_ENTRY_BYTES 72  /* name[64], offset, span */
+
+static void layout_header(const unsigned char *img, unsigned char *out)
+{
+    memcpy(out, img, 16);
+    memcpy(out + 16, img + 44, 4);
+    memcpy(out + 20, img + 52, 4);
+}
+
+static size_t layout_bytes(uint32_t entry_count)
+{
+    return LAYOUT_HEADER_BYTES + (size_t)entry_count * LAYOUT_ENTRY_BYTES;
+}
+
+/* Whether img[0, len) has the layout of the latest validated copy. */
+static bool layout_same(const shmchop__global *g, const unsigned char *img, size_t len)
+{
+    unsigned char head[LAYOUT_HEADER_BYTES];
+    uint32_t n;
+
+    if (!g->layout_len || len < SHMCHOP_GLOBAL_HEADER_SIZE || len < g->hdr.size)
+        return false;
+    layout_header(img, head);
+    if (memcmp(head, g->layout, sizeof(head)) != 0)
+        return false;
+    /* Same size, table_offset and count as a validated copy: the table
+     * lies inside the copy. */
+    n = g->hdr.entry_count;
+    for (uint32_t i = 0; i < n; i++) {
+        const unsigned char *e = img + g->hdr.table_offset + (size_t)i * SHMCHOP_GLOBAL_ENTRY_SIZE;
+        if (memcmp(e, g->layout + layout_bytes(i), LAYOUT_ENTRY_BYTES) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Remember the layout of a copy that validated (g->hdr decoded from it). */
+static void layout_store(shmchop__global *g, const unsigned char *img)
+{
+    size_t need = layout_bytes(g->hdr.entry_count);
+
+    g->layout_len = 0;
+    if (need > g->layout_cap) {
+        unsigned char *p = realloc(g->layout, need);
+        if (!p)
+            return; /* no cache: the next copy is validated again */
+        g->layout = p;
+        g->layout_cap = need;
+    }
+    layout_header(img, g->layout);
+    for (uint32_t i = 0; i < g->hdr.entry_count; i++)
+        memcpy(g->layout + layout_bytes(i),
+               img + g->hdr.table_offset + (size_t)i * SHMCHOP_GLOBAL_ENTRY_SIZE,
+               LAYOUT_ENTRY_BYTES);
+    g->layout_len = need;
+}
+
+/* The header and table check of one copy: the full validation when the
+ * layout changed, else only the header decode. */
+static int check_copy(shmchop__global *g, const unsigned char *img, size_t len)
+{
+    int rc;
+
+    if (layout_same(g, img, len)) {
+        shmchop_global_header_decode(img, &g->hdr);
+        return 0;
+    }
+    g->layout_len = 0;
+    rc = shmchop_global_validate(img, len, shmchop_segment_name(g->seg), &g->hdr, NULL);
+    if (!rc)
+        layout_store(g, img);
+    return rc;
+}
+
 /* Read and validate the segment for a new frame; g->lock is held. */
 static void fresh_copy(shmchop__global *g)
 {
@@ -155,7 +241,7 @@ static void fresh_copy(shmchop__global *g)
     g->img = img;
     g->len = len;
     /* Once per copy: a bad header or table fails every source of G. */
-    g->rc = shmchop_global_validate(img, len, shmchop_segment_name(g->seg), &g->hdr, NULL);
+    g->rc = check_copy(g, img, len);
     if (g->rc)
         snprintf(g->msg, sizeof(g->msg), "%s%s: invalid global header or table: %s",
                  SHMCHOP_SHM_PREFIX, g->name, shmchop_strerror(g->rc));
