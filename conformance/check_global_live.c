@@ -5,6 +5,7 @@
 #include "reader_internal.h"
 
 #include <jansson.h>
+#include <pthread.h>
 
 #define FPS 1000.0
 #define FRAME_NS 1000000ull /* one reader frame at FPS */
@@ -324,6 +325,75 @@ START_TEST(r3_1_changed_table_is_validated_again)
 }
 END_TEST
 
+/* Readers of one G on two threads (R3.6: the shared object is process-wide). */
+#define TH_THREADS 2
+#define TH_NODES 2 /* per thread: entries a and b */
+#define TH_FRAMES 500
+
+typedef struct th_arg {
+    pthread_barrier_t *bar;
+    const char *g;
+    int64_t (*frames)[TH_THREADS * TH_NODES];
+    unsigned t;
+    unsigned failed;
+} th_arg;
+
+static void *th_cook(void *p)
+{
+    th_arg *a = p;
+    shmchop_reader *r[TH_NODES];
+
+    for (unsigned i = 0; i < TH_NODES; i++)
+        r[i] = gl_reader(a->g, ABC[i], FPS);
+    for (unsigned k = 0; k < TH_FRAMES; k++) {
+        /* Both threads cook frame k with one now_ns, in any order. */
+        pthread_barrier_wait(a->bar);
+        for (unsigned i = 0; i < TH_NODES; i++) {
+            if (shmchop_reader_cook(r[i], (k + 1) * FRAME_NS) != 0)
+                a->failed++;
+            a->frames[k][a->t * TH_NODES + i] = gl_writer_frame(r[i]);
+        }
+        pthread_barrier_wait(a->bar);
+        usleep(200); /* ~100 ms in all: the writer (every 2 ms) moves on */
+    }
+    for (unsigned i = 0; i < TH_NODES; i++)
+        shmchop_reader_close(r[i]);
+    return NULL;
+}
+
+/* R3.2, R3.6 across threads: all nodes of a frame on one writer frame. */
+START_TEST(r3_6_readers_on_two_threads)
+{
+    static int64_t frames[TH_FRAMES][TH_THREADS * TH_NODES];
+    char g[128];
+    sct_name(g, sizeof(g), "gl");
+    pid_t pid = start_writer(g, 1);
+    pthread_barrier_t bar;
+    pthread_t th[TH_THREADS];
+    th_arg a[TH_THREADS];
+    unsigned mixed = 0, failed = 0;
+
+    ck_assert_int_eq(pthread_barrier_init(&bar, NULL, TH_THREADS), 0);
+    for (unsigned t = 0; t < TH_THREADS; t++) {
+        a[t] = (th_arg){ &bar, g, frames, t, 0 };
+        ck_assert_int_eq(pthread_create(&th[t], NULL, th_cook, &a[t]), 0);
+    }
+    for (unsigned t = 0; t < TH_THREADS; t++) {
+        pthread_join(th[t], NULL);
+        failed += a[t].failed;
+    }
+    pthread_barrier_destroy(&bar);
+    gl_stop_child(pid);
+    sct_cleanup(g);
+    for (unsigned k = 0; k < TH_FRAMES; k++)
+        for (unsigned i = 1; i < TH_THREADS * TH_NODES; i++)
+            mixed += frames[k][i] != frames[k][0];
+    ck_assert_uint_eq(failed, 0);
+    ck_assert_uint_eq(mixed, 0);
+    ck_assert_int_gt(frames[TH_FRAMES - 1][0], frames[0][0]);
+}
+END_TEST
+
 /* Check one JSON line of watch: a and b on one writer frame, c missing (R3.5). */
 static void check_watch_line(const char *line, const char *g)
 {
@@ -385,6 +455,7 @@ static Suite *global_live_suite(void)
     tcase_add_test(tc, r3_6_writer_kill_and_restart);
     tcase_add_test(tc, r3_6_detach);
     tcase_add_test(tc, r3_2_watch_global);
+    tcase_add_test(tc, r3_6_readers_on_two_threads);
     tcase_add_test(tc, r3_1_changed_table_is_validated_again);
     tcase_add_test(tc, r3_2_checksum_retry_keeps_one_frame);
     suite_add_tcase(s, tc);
