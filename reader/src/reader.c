@@ -592,11 +592,12 @@ static int parse_all(shmchop_reader *r)
             int rrc = r->p.memtype == SHMCHOP_MEMTYPE_GLOBAL
                           ? read_global_source(r, s, true, &again)
                           : read_source(r, s);
+            if (again)
+                s->checksum_retries_total++;
             if (rrc)
                 return rrc;
             if (!again)
                 break; /* global: a fresh copy would break R3.2; the mismatch stands */
-            s->checksum_retries_total++;
             rc = parse_source(r, s);
         }
         shmchop_diag_append(&r->diag, &r->pdiag);
