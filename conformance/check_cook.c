@@ -655,7 +655,9 @@ END_TEST
 
 /* ---- live segments (R4.1, section 2) --------------------------------------- */
 
-START_TEST(r4_1_memtype_global_is_not_built_yet)
+/* R3.6, R4.2: a global reader with no writer of G fails the cook with the
+ * segment's message (check_global_live covers live global segments). */
+START_TEST(r4_1_memtype_global_without_writer)
 {
     shmchop_reader_params p;
     shmchop_reader *r;
@@ -663,9 +665,10 @@ START_TEST(r4_1_memtype_global_is_not_built_yet)
     shmchop_reader_params_init(&p);
     p.name = "g";
     p.memtype = SHMCHOP_MEMTYPE_GLOBAL;
+    p.global_name = "shmchop_cook_no_such_global";
     r = reader_with(&p);
-    ck_assert_int_eq(shmchop_reader_cook(r, T0), SHMCHOP_E_USAGE);
-    ck_assert_ptr_nonnull(strstr(shmchop_reader_errmsg(r), "memtype global: not built yet"));
+    ck_assert_int_eq(shmchop_reader_cook(r, T0), SHMCHOP_E_NO_WRITER);
+    ck_assert_ptr_nonnull(strstr(shmchop_reader_errmsg(r), "shmchop_cook_no_such_global"));
     shmchop_reader_close(r);
 }
 END_TEST
@@ -745,7 +748,7 @@ static Suite *cook_suite(void)
     tcase_add_test(tc, r4_14_export_bindings_follow_the_output);
     tcase_add_test(tc, r4_14_bad_export_table_is_a_warning);
     tcase_add_test(tc, r4_1_steady_state_allocates_nothing);
-    tcase_add_test(tc, r4_1_memtype_global_is_not_built_yet);
+    tcase_add_test(tc, r4_1_memtype_global_without_writer);
     tcase_add_test(tc, r4_1_live_cook_reads_a_writer);
     suite_add_tcase(s, tc);
     return s;

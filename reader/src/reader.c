@@ -135,6 +135,8 @@ static void source_free(shmchop__source *s)
     if (!s)
         return;
     shmchop_segment_close(s->seg);
+    shmchop__global_release(s->global);
+    free(s->gtake.buf);
     shmchop_chop_free(&s->chop);
     shmchop__stream_free(&s->stream);
     free(s->prev);
@@ -439,6 +441,49 @@ void shmchop_reader_close(shmchop_reader *r)
 
 /* ---- reading ------------------------------------------------------------ */
 
+/* A live read's findings and counters, local or global. */
+static void note_read(shmchop_reader *r, shmchop__source *s, unsigned n_warnings,
+                      const char *warning)
+{
+    s->live = true;
+    if (n_warnings) {
+        shmchop_diag_add(&r->diag, false, SHMCHOP_E_UNSAFE_OBJECT, "R2.11", "", warning);
+        r->diag.n_warnings += n_warnings - 1;
+    }
+}
+
+/* Serve one global source its entry of this reader frame's copy of G
+ * (R3.2, R3.6; global_reader.c). retry: a checksum retry (R1.16a), which
+ * takes a fresh copy only when that keeps R3.2; *again says if it did. */
+static int read_global_source(shmchop_reader *r, shmchop__source *s, bool retry, bool *again)
+{
+    shmchop__global_key key = { r->abs_frame, r->p.fps };
+    char msg[SHMCHOP_MESSAGE_MAX];
+    int rc;
+
+    if (!s->global) {
+        shmchop_segment_opts o = { .lock_timeout_ms = r->p.lock_timeout_ms,
+                                   .strict = r->p.strict };
+        rc = shmchop__global_acquire(r->p.global_name ? r->p.global_name : GLOBAL_NAME_DEFAULT,
+                                     &o, &s->global, msg, sizeof(msg));
+        if (rc)
+            return fail_msg(r, rc, shmchop_err_rule(rc), msg);
+    }
+    msg[0] = '\0';
+    if (retry)
+        rc = shmchop__global_retake(s->global, s->name, &s->gtake, again, msg, sizeof(msg));
+    else
+        rc = shmchop__global_take_entry(s->global, &key, s->name, &s->gtake, msg, sizeof(msg));
+    s->seg_stats = s->gtake.seg_stats;
+    note_read(r, s, s->gtake.n_warnings, s->gtake.warning);
+    if (rc)
+        return fail_msg(r, rc, rc == SHMCHOP_E_NO_ENTRY ? "R3.5" : shmchop_err_rule(rc),
+                        msg[0] ? msg : shmchop_strerror(rc));
+    s->img = s->gtake.buf;
+    s->img_len = s->gtake.len;
+    return 0;
+}
+
 /* Copy one live source's image out of its segment (section 2). */
 static int read_source(shmchop_reader *r, shmchop__source *s)
 {
@@ -456,24 +501,23 @@ static int read_source(shmchop_reader *r, shmchop__source *s)
     }
     rc = shmchop_segment_read_owned(s->seg, &s->img, &s->img_len, &st);
     shmchop_segment_get_stats(s->seg, &s->seg_stats);
-    s->live = true;
-    if (st.n_warnings) {
-        shmchop_diag_add(&r->diag, false, SHMCHOP_E_UNSAFE_OBJECT, "R2.11", "", st.warning);
-        r->diag.n_warnings += st.n_warnings - 1;
-    }
+    note_read(r, s, st.n_warnings, st.warning);
     if (rc)
         return fail_msg(r, rc, shmchop_err_rule(rc),
                         st.message[0] ? st.message : shmchop_strerror(rc));
     return 0;
 }
 
-/* Live local sources: one copy each. */
+/* Live sources: one copy each (local), or each its entry of the
+ * frame's shared copy (global). */
 static int read_live(shmchop_reader *r)
 {
-    if (r->p.memtype == SHMCHOP_MEMTYPE_GLOBAL)
-        return fail(r, SHMCHOP_E_USAGE, "R3", "memtype global: not built yet");
+    bool global = r->p.memtype == SHMCHOP_MEMTYPE_GLOBAL;
+
     for (unsigned i = 0; i < r->nsrc; i++) {
-        int rc = read_source(r, r->src[i]);
+        bool again;
+        int rc = global ? read_global_source(r, r->src[i], false, &again)
+                        : read_source(r, r->src[i]);
         if (rc)
             return rc;
     }
@@ -544,9 +588,16 @@ static int parse_all(shmchop_reader *r)
 
         for (unsigned retry = 0; rc == SHMCHOP_E_CHECKSUM && s->live && retry < CHECKSUM_RETRIES;
              retry++) {
-            s->checksum_retries_total++;
-            if ((rc = read_source(r, s)) != 0)
-                return rc;
+            bool again = true;
+            int rrc = r->p.memtype == SHMCHOP_MEMTYPE_GLOBAL
+                          ? read_global_source(r, s, true, &again)
+                          : read_source(r, s);
+            if (again)
+                s->checksum_retries_total++;
+            if (rrc)
+                return rrc;
+            if (!again)
+                break; /* global: a fresh copy would break R3.2; the mismatch stands */
             rc = parse_source(r, s);
         }
         shmchop_diag_append(&r->diag, &r->pdiag);

@@ -9,6 +9,7 @@
 #include <shmchop/scope.h>
 #include <shmchop/segment.h>
 
+#include "global_reader.h"
 #include "merge.h"
 #include "timeslice.h"
 
@@ -17,6 +18,10 @@ typedef struct shmchop__source {
     char *name;                 /* the Shared Mem Name */
     char *object;               /* "TouchSHM<name>": names the image in messages */
     shmchop_segment *seg;       /* live local source, opened on the first live cook */
+    shmchop__global *global;    /* live global source: the process's shared
+                                   object of G (R3.6), acquired on the first
+                                   live cook */
+    shmchop__global_take gtake; /* this source's entry of the frame's copy */
     /* this cook's read */
     const void *img;
     size_t img_len;

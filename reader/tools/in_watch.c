@@ -216,6 +216,7 @@ typedef struct watch {
     tk_buf buf;
     histogram *hist;
     uint64_t cooks;
+    uint64_t now_ns;              /* the time every node of this frame cooks at */
     bool tty;
 } watch;
 
@@ -552,10 +553,37 @@ static void json_node(tk_buf *b, const node *nd)
     tk_buf_char(b, '}');
 }
 
+/* Whether every node that cooked this frame reported the same writer frame. */
+static bool writer_frames_agree(const watch *w)
+{
+    bool have = false;
+    double first = 0;
+
+    for (size_t i = 0; i < w->n; i++) {
+        double wf = info_value(w->nodes[i].r, SHMCHOP_INFO_WRITER_FRAME);
+        if (!w->nodes[i].ok || wf < 0)
+            continue;
+        if (have && wf != first)
+            return false;
+        first = wf;
+        have = true;
+    }
+    return true;
+}
+
 static void json_line(watch *w)
 {
     tk_buf_str(&w->buf, "{\"cook\":");
     tk_buf_u64(&w->buf, w->cooks);
+    /* Added keys (SPEC 7 allows more): the frame's shared time, and whether
+     * the nodes that cooked reported one writer frame (R3.2 in global mode). */
+    tk_buf_str(&w->buf, ",\"now_ns\":");
+    tk_buf_u64(&w->buf, w->now_ns);
+    tk_buf_str(&w->buf, ",\"memtype\":");
+    tk_buf_str(&w->buf, w->a->params.memtype == SHMCHOP_MEMTYPE_GLOBAL ? "\"global\""
+                                                                        : "\"local\"");
+    tk_buf_str(&w->buf, ",\"writer_frames_agree\":");
+    tk_buf_str(&w->buf, writer_frames_agree(w) ? "true" : "false");
     tk_buf_str(&w->buf, ",\"nodes\":[");
     for (size_t i = 0; i < w->n; i++) {
         if (i)
@@ -806,8 +834,7 @@ static bool output_torn(const node *nd)
 
 static void cook_node(watch *w, node *nd)
 {
-    uint64_t now = shmchop_clock_ns();
-    int rc = shmchop_reader_cook(nd->r, now);
+    int rc = shmchop_reader_cook(nd->r, w->now_ns);
 
     nd->ok = rc == 0;
     if (!nd->ok) {
@@ -827,6 +854,9 @@ static int one_frame(watch *w)
     int rc;
 
     w->cooks++;
+    /* One now_ns for the whole frame: every node lands in the same reader
+     * frame, so global nodes share one copy of G (R3.2, R3.6). */
+    w->now_ns = shmchop_clock_ns();
     for (size_t i = 0; i < w->n; i++)
         cook_node(w, &w->nodes[i]);
     tk_buf_reset(&w->buf);

@@ -146,7 +146,8 @@ SHMCHOP_API uint64_t shmchop_clock_ns(void);
  * Returns 0, or the code of the first failure (R4.2): the output is left
  * as the last successful cook made it, shmchop_reader_errmsg() names what
  * failed, and the `errors` info channel counts it.
- * memtype global fails with SHMCHOP_E_USAGE until section 3 is built.
+ * memtype global serves each source its entry of the copy of G shared by
+ * the process's global readers in this reader frame (R3.2, R3.6).
  */
 SHMCHOP_API int shmchop_reader_cook(shmchop_reader *r, uint64_t now_ns);
 
