@@ -201,6 +201,7 @@ class WriterOpts(ctypes.Structure):
         ("mode", c_uint),
         ("lock_timeout_ms", c_uint),
         ("initial_size", c_size_t),
+        ("payload", ctypes.c_int),  # shmchop_payload: 0 CHOP image, 1 global image
     ]
 
 
