@@ -75,10 +75,10 @@
  * init_magic (release by its creator, acquire by whoever waits for it,
  * R2.2) and the info object's magic (written last, release).
  *
- * Layout: seq is a naturally aligned uint64 at offset 48 of a page-aligned
- * mapping, so the atomic loads and stores on it are single instructions,
- * and they are plain loads, not a locked read-modify-write, which a
- * read-only mapping would fault on.
+ * Layout: seq is a naturally aligned uint64 at offset 48 (CHOP) or 16
+ * (global) of a page-aligned mapping, so the atomic loads and stores on
+ * it are single instructions, and they are plain loads, not a locked
+ * read-modify-write, which a read-only mapping would fault on.
  */
 _Static_assert(__atomic_always_lock_free(sizeof(uint64_t), 0), "lock-free 64-bit atomics");
 _Static_assert(SHMCHOP_OFF_EXT_SEQ % 8 == 0, "seq is 8-byte aligned");
@@ -159,62 +159,99 @@ static inline void shmchop__img_store_u64(unsigned char *img, size_t off, uint64
     shmchop__shm_store_u64((uint64_t *)(void *)(img + off), v);
 }
 
-static inline uint64_t *shmchop__seq_word(unsigned char *img)
+/*
+ * The seq word sits at offset 48 of a CHOP image's extension block and at
+ * offset 16 of a global header (SPEC 3); the _at forms take its offset
+ * (payload_layout.h), the others are the CHOP image's.
+ */
+static inline uint64_t *shmchop__seq_word_at(unsigned char *img, size_t off)
 {
-    return (uint64_t *)(void *)(img + SHMCHOP_OFF_EXT_SEQ);
+    return (uint64_t *)(void *)(img + off);
 }
 
-static inline const uint64_t *shmchop__seq_word_c(const unsigned char *img)
+static inline const uint64_t *shmchop__seq_word_c_at(const unsigned char *img, size_t off)
 {
-    return (const uint64_t *)(const void *)(img + SHMCHOP_OFF_EXT_SEQ);
+    return (const uint64_t *)(const void *)(img + off);
 }
 
 /* ---- the sequence lock, writer half (caller holds the data mutex) ---- */
 
 /* W1-W2: seq (even, the published one) becomes odd; no store after this
  * becomes visible before the odd value. */
-static inline void shmchop__seq_write_begin(unsigned char *img, uint64_t seq)
+static inline void shmchop__seq_write_begin_at(unsigned char *img, size_t off, uint64_t seq)
 {
-    __atomic_store_n(shmchop__seq_word(img), seq + 1, __ATOMIC_RELAXED);
+    __atomic_store_n(shmchop__seq_word_at(img, off), seq + 1, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
-/* W4: publish; returns the new even seq (seq + 2). */
-static inline uint64_t shmchop__seq_write_end(unsigned char *img, uint64_t seq)
+static inline void shmchop__seq_write_begin(unsigned char *img, uint64_t seq)
 {
-    __atomic_store_n(shmchop__seq_word(img), seq + 2, __ATOMIC_RELEASE);
+    shmchop__seq_write_begin_at(img, SHMCHOP_OFF_EXT_SEQ, seq);
+}
+
+/* W4: publish; returns the new even seq (seq + 2). */
+static inline uint64_t shmchop__seq_write_end_at(unsigned char *img, size_t off, uint64_t seq)
+{
+    __atomic_store_n(shmchop__seq_word_at(img, off), seq + 2, __ATOMIC_RELEASE);
     return seq + 2;
 }
 
-/* seq of an object nobody can see yet, or of an unlocked-write fault. */
-static inline void shmchop__seq_store(unsigned char *img, uint64_t seq)
+static inline uint64_t shmchop__seq_write_end(unsigned char *img, uint64_t seq)
 {
-    shmchop__shm_store_u64(shmchop__seq_word(img), seq);
+    return shmchop__seq_write_end_at(img, SHMCHOP_OFF_EXT_SEQ, seq);
 }
 
-/* W3: the image bytes of src into the mapping dst, all but the seq word. */
+/* seq of an object nobody can see yet, or of an unlocked-write fault. */
+static inline void shmchop__seq_store_at(unsigned char *img, size_t off, uint64_t seq)
+{
+    shmchop__shm_store_u64(shmchop__seq_word_at(img, off), seq);
+}
+
+static inline void shmchop__seq_store(unsigned char *img, uint64_t seq)
+{
+    shmchop__seq_store_at(img, SHMCHOP_OFF_EXT_SEQ, seq);
+}
+
+/* W3: the image bytes of src into the mapping dst, all but the seq word
+ * at offset off (size >= off + 8). */
+static inline void shmchop__image_copy_but_seq_at(unsigned char *dst, const unsigned char *src,
+                                                  size_t size, size_t off)
+{
+    const size_t after = off + sizeof(uint64_t);
+
+    memcpy(dst, src, off);
+    memcpy(dst + after, src + after, size - after);
+}
+
 static inline void shmchop__image_copy_but_seq(unsigned char *dst, const unsigned char *src,
                                                size_t size)
 {
-    const size_t after = SHMCHOP_OFF_EXT_SEQ + sizeof(uint64_t);
-
-    memcpy(dst, src, SHMCHOP_OFF_EXT_SEQ);
-    memcpy(dst + after, src + after, size - after);
+    shmchop__image_copy_but_seq_at(dst, src, size, SHMCHOP_OFF_EXT_SEQ);
 }
 
 /* ---- the sequence lock, reader half (no lock held) ---- */
 
 /* R1: the seq to compare with; odd means "changing, retry". */
-static inline uint64_t shmchop__seq_read_begin(const unsigned char *img)
+static inline uint64_t shmchop__seq_read_begin_at(const unsigned char *img, size_t off)
 {
-    return __atomic_load_n(shmchop__seq_word_c(img), __ATOMIC_ACQUIRE);
+    return __atomic_load_n(shmchop__seq_word_c_at(img, off), __ATOMIC_ACQUIRE);
 }
 
 /* R3-R4, after the copy: true when the copy must be dropped (seq moved). */
-static inline bool shmchop__seq_read_retry(const unsigned char *img, uint64_t s1)
+static inline bool shmchop__seq_read_retry_at(const unsigned char *img, size_t off, uint64_t s1)
 {
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    return __atomic_load_n(shmchop__seq_word_c(img), __ATOMIC_RELAXED) != s1;
+    return __atomic_load_n(shmchop__seq_word_c_at(img, off), __ATOMIC_RELAXED) != s1;
+}
+
+static inline uint64_t shmchop__seq_read_begin(const unsigned char *img)
+{
+    return shmchop__seq_read_begin_at(img, SHMCHOP_OFF_EXT_SEQ);
+}
+
+static inline bool shmchop__seq_read_retry(const unsigned char *img, uint64_t s1)
+{
+    return shmchop__seq_read_retry_at(img, SHMCHOP_OFF_EXT_SEQ, s1);
 }
 
 /* ---- the guarded copy (R2.10) ---- */

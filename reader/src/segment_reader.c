@@ -3,6 +3,7 @@
 #include <shmchop/segment.h>
 
 #include "image_internal.h"
+#include "payload_layout.h"
 #include "shm_access.h"
 #include "shm_info.h"
 #include "shm_mutex.h"
@@ -36,6 +37,7 @@
 struct shmchop_segment {
     char name[SHMCHOP_SHM_NAME_MAX + 1];
     shmchop_segment_opts o;
+    const shmchop__payload_layout *lay; /* where seq, size, pid live (o.payload) */
     shmchop_shm_names names;
     char postfix[SHMCHOP_POSTFIX_SIZE];
     bool attached, ever_attached;
@@ -91,12 +93,18 @@ int shmchop_segment_open(const char *name, const shmchop_segment_opts *opts,
         shmchop__errf(err, errlen, "cannot install the SIGBUS handler: %s", strerror(-rc));
         return rc;
     }
+    if (!shmchop__payload_layout_of(opts ? opts->payload : SHMCHOP_PAYLOAD_CHOP)) {
+        shmchop__errf(err, errlen, "TouchSHM%s: payload %d is not a payload kind", name,
+                      (int)opts->payload);
+        return SHMCHOP_E_USAGE;
+    }
     seg = calloc(1, sizeof(*seg));
     if (!seg)
         return -ENOMEM;
     snprintf(seg->name, sizeof(seg->name), "%s", name);
     if (opts)
         seg->o = *opts;
+    seg->lay = shmchop__payload_layout_of(seg->o.payload);
     if (!seg->o.lock_timeout_ms)
         seg->o.lock_timeout_ms = SHMCHOP__LOCK_TIMEOUT_MS;
     if (!seg->o.seq_retries)
@@ -173,9 +181,10 @@ static int open_data(shmchop_segment *seg, shmchop_segment_status *st)
     if (sb.st_size == 0) {
         shmchop__errf(SERR(seg), "%s: has size 0 (being created?)", seg->names.data);
         rc = SHMCHOP_E_NOT_READY;
-    } else if (sb.st_size < SHMCHOP_HEADER_SIZE) {
-        shmchop__errf(SERR(seg), "%s: size %lld is smaller than the 36-byte header",
-                      seg->names.data, (long long)sb.st_size);
+    } else if ((uint64_t)sb.st_size < seg->lay->min_size) {
+        shmchop__errf(SERR(seg), "%s: size %lld is smaller than the %zu-byte header of a %s",
+                      seg->names.data, (long long)sb.st_size, seg->lay->min_size,
+                      seg->lay->what);
         rc = SHMCHOP_E_SEGMENT_SHORT;
     } else if ((uint64_t)sb.st_size > seg->o.max_size) {
         shmchop__errf(SERR(seg), "%s: size %lld exceeds the limit %zu", seg->names.data,
@@ -368,22 +377,24 @@ static bool objects_vanished(shmchop_segment *seg)
 enum copy_state { C_OK, C_ODD, C_CHANGED, C_NOEXT, C_SHORT };
 
 struct copy_ctx {
+    const shmchop__payload_layout *lay;
     const unsigned char *src;
     size_t map;
     unsigned char *dst;
     size_t n;          /* bytes copied */
-    int32_t size_field;
+    int64_t size_field;
     uint64_t s1;
     enum copy_state state;
 };
 
 /* Bytes to copy for a header size field: the image, clamped to the object;
- * an absurd size still gets the header copied, for the parser to report. */
-static size_t copy_len(int32_t size, size_t map, bool *short_)
+ * an absurd size still gets the header (min bytes) copied, for the parser
+ * to report. */
+static size_t copy_len(int64_t size, size_t min, size_t map, bool *short_)
 {
     *short_ = false;
-    if (size < SHMCHOP_HEADER_SIZE)
-        return map < SHMCHOP_HEADER_SIZE ? map : SHMCHOP_HEADER_SIZE;
+    if (size < (int64_t)min)
+        return map < min ? map : min;
     if ((uint64_t)size > map) {
         *short_ = true;
         return map;
@@ -394,47 +405,48 @@ static size_t copy_len(int32_t size, size_t map, bool *short_)
 static void seq_copy_fn(void *arg)
 {
     struct copy_ctx *c = arg;
-    const size_t head = SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE;
+    const shmchop__payload_layout *l = c->lay;
     bool short_;
 
-    /* Without the block, offset 48 is somebody's data, not a seq: leave
-     * at once for the mutex (the copy re-checks the magic below). */
-    if (shmchop__img_load_u32(c->src, SHMCHOP_OFF_EXT_MAGIC) != SHMCHOP_EXT_MAGIC) {
+    /* Without the block (or the global magic), the seq offset is somebody's
+     * data, not a seq: leave at once for the mutex (the copy re-checks the
+     * magic below). */
+    if (shmchop__img_load_u32(c->src, l->magic_off) != l->magic) {
         c->state = C_NOEXT;
         return;
     }
-    c->s1 = shmchop__seq_read_begin(c->src);
+    c->s1 = shmchop__seq_read_begin_at(c->src, l->seq_off);
     if (c->s1 & 1) {
         c->state = C_ODD;
         return;
     }
-    memcpy(c->dst, c->src, head); /* R2, first part */
-    c->size_field = (int32_t)shmchop__le32(c->dst + SHMCHOP_OFF_SIZE);
-    if (!shmchop__ext_find(c->dst, head, NULL) || c->size_field < (int32_t)head) {
+    memcpy(c->dst, c->src, l->head); /* R2, first part */
+    c->size_field = shmchop__payload_size(l, c->dst);
+    if (!shmchop__payload_find(l, c->dst, l->head, NULL) || c->size_field < (int64_t)l->head) {
         c->state = C_NOEXT;
         return;
     }
-    c->n = copy_len(c->size_field, c->map, &short_);
-    memcpy(c->dst + head, c->src + head, c->n - head); /* R2, the rest */
-    if (shmchop__seq_read_retry(c->src, c->s1)) {
+    c->n = copy_len(c->size_field, l->min_size, c->map, &short_);
+    memcpy(c->dst + l->head, c->src + l->head, c->n - l->head); /* R2, the rest */
+    if (shmchop__seq_read_retry_at(c->src, l->seq_off, c->s1)) {
         c->state = C_CHANGED;
         return;
     }
-    memcpy(c->dst + SHMCHOP_OFF_EXT_SEQ, &c->s1, sizeof(c->s1));
+    memcpy(c->dst + l->seq_off, &c->s1, sizeof(c->s1));
     c->state = short_ ? C_SHORT : C_OK;
 }
 
 static void locked_copy_fn(void *arg)
 {
     struct copy_ctx *c = arg;
+    const size_t min = c->lay->min_size; /* open_data: map >= min */
     bool short_;
 
-    memcpy(c->dst, c->src, SHMCHOP_HEADER_SIZE);
-    c->size_field = (int32_t)shmchop__le32(c->dst + SHMCHOP_OFF_SIZE);
-    c->n = copy_len(c->size_field, c->map, &short_);
-    if (c->n > SHMCHOP_HEADER_SIZE)
-        memcpy(c->dst + SHMCHOP_HEADER_SIZE, c->src + SHMCHOP_HEADER_SIZE,
-               c->n - SHMCHOP_HEADER_SIZE);
+    memcpy(c->dst, c->src, min);
+    c->size_field = shmchop__payload_size(c->lay, c->dst);
+    c->n = copy_len(c->size_field, min, c->map, &short_);
+    if (c->n > min)
+        memcpy(c->dst + min, c->src + min, c->n - min);
     c->state = short_ ? C_SHORT : C_OK;
 }
 
@@ -490,13 +502,13 @@ static int copy_locked(shmchop_segment *seg, struct copy_ctx *c, shmchop_segment
     return rc != 0 ? gone(seg) : 0;
 }
 
-static int copy_out(shmchop_segment *seg, void *buf, size_t *len, shmchop_ext *ext,
+static int copy_out(shmchop_segment *seg, void *buf, size_t *len, shmchop__payload_fields *f,
                     shmchop_segment_status *st)
 {
-    struct copy_ctx c = { .src = seg->data, .map = seg->map_size, .dst = buf };
+    struct copy_ctx c = { .lay = seg->lay, .src = seg->data, .map = seg->map_size, .dst = buf };
     int rc = 1;
 
-    if (!seg->o.no_seqlock && seg->map_size >= SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE) {
+    if (!seg->o.no_seqlock && seg->map_size >= seg->lay->head) {
         rc = copy_seq(seg, &c, st);
         if (rc < 0)
             return rc;
@@ -505,12 +517,12 @@ static int copy_out(shmchop_segment *seg, void *buf, size_t *len, shmchop_ext *e
     if (rc == 1 && (rc = copy_locked(seg, &c, st)) != 0)
         return rc;
     if (c.state == C_SHORT) {
-        shmchop__errf(SERR(seg), "%s: image size %d exceeds the object's %zu bytes",
-                      seg->names.data, c.size_field, seg->map_size);
+        shmchop__errf(SERR(seg), "%s: image size %lld exceeds the object's %zu bytes",
+                      seg->names.data, (long long)c.size_field, seg->map_size);
         return SHMCHOP_E_SEGMENT_SHORT;
     }
-    st->has_ext = shmchop__ext_find(buf, c.n, ext);
-    st->seq = st->has_ext ? ext->seq : 0;
+    st->has_ext = shmchop__payload_find(seg->lay, buf, c.n, f);
+    st->seq = st->has_ext ? f->seq : 0;
     if (st->has_ext && !st->seqlock && (st->seq & 1)) {
         /* Under the mutex, yet mid-change: the writer died while writing
          * (its lock was broken) or writes without the lock. */
@@ -522,9 +534,10 @@ static int copy_out(shmchop_segment *seg, void *buf, size_t *len, shmchop_ext *e
     return 0;
 }
 
-/* R2.7b: liveness from the block's pid and heartbeat; kill(pid, 0) at most
- * every probe_interval_ms, or at once when the pid changes. */
-static void update_alive(shmchop_segment *seg, const shmchop_ext *ext, uint64_t now,
+/* R2.7b: liveness from the block's (or global header's) pid and heartbeat;
+ * kill(pid, 0) at most every probe_interval_ms, or at once when the pid
+ * changes. */
+static void update_alive(shmchop_segment *seg, const shmchop__payload_fields *f, uint64_t now,
                          shmchop_segment_status *st)
 {
     if (!st->has_ext) {
@@ -532,8 +545,8 @@ static void update_alive(shmchop_segment *seg, const shmchop_ext *ext, uint64_t 
         seg->stats.writer_pid = 0;
         return;
     }
-    uint32_t pid = ext->writer_pid;
-    uint64_t hb = ext->heartbeat_ns;
+    uint32_t pid = f->writer_pid;
+    uint64_t hb = f->heartbeat_ns;
     if (pid != seg->probe_pid || now >= seg->next_pid_probe_ns) {
         seg->probe_alive = shmchop__pid_alive(pid, 0);
         seg->probe_pid = pid;
@@ -611,7 +624,7 @@ static int do_read(shmchop_segment *seg, void *buf, size_t cap, size_t *len,
                    shmchop_segment_status *st)
 {
     uint64_t now = shmchop__now_ns();
-    shmchop_ext ext = { 0 };
+    shmchop__payload_fields f = { 0 };
     int rc;
 
     *len = 0;
@@ -624,10 +637,10 @@ static int do_read(shmchop_segment *seg, void *buf, size_t cap, size_t *len,
         return -ENOBUFS;
     }
     if (rc == 0)
-        rc = copy_out(seg, buf, len, &ext, st);
+        rc = copy_out(seg, buf, len, &f, st);
     report_conds(seg, st);
     if (rc == 0) {
-        update_alive(seg, &ext, now, st);
+        update_alive(seg, &f, now, st);
         return 0;
     }
     if (rc == SHMCHOP_E_NO_WRITER || rc == SHMCHOP_E_DETACHED)

@@ -49,15 +49,15 @@ int shmchop_writer_write_unlocked(shmchop_writer *w, const void *image, size_t s
                       w->names.data, size, w->obj_size);
         return SHMCHOP_E_USAGE;
     }
-    if (!shmchop__ext_find(image, size, NULL)) {
+    if (!shmchop__payload_find(w->lay, image, size, NULL)) {
         memcpy(w->data, image, size);
         return 0;
     }
     /* No sequence lock, and the published seq stays: a reader's sequence
      * lock cannot see this write coming, only the content can tell (R5.3
      * counter). */
-    shmchop__image_copy_but_seq(w->data, image, size);
-    shmchop__seq_store(w->data, w->seq);
+    shmchop__image_copy_but_seq_at(w->data, image, size, w->lay->seq_off);
+    shmchop__seq_store_at(w->data, w->lay->seq_off, w->seq);
     return 0;
 }
 
@@ -90,7 +90,7 @@ int shmchop_writer_resize(shmchop_writer *w, size_t new_size)
 
     if (rc != 0)
         return rc;
-    return shmchop__writer_resize_to(w, NULL, new_size, w->has_ext && new_size >= SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE);
+    return shmchop__writer_resize_to(w, NULL, new_size, w->has_ext && new_size >= w->lay->head);
 }
 
 void shmchop_writer_abandon(shmchop_writer *w)

@@ -30,9 +30,9 @@
 
 int shmchop__writer_check_size(shmchop_writer *w, size_t size)
 {
-    if (size < SHMCHOP_HEADER_SIZE || size > INT32_MAX) {
-        shmchop__errf(WERR(w), "%s: image size %zu is outside 36..2147483647", w->names.data,
-                      size);
+    if (size < w->lay->min_size || size > INT32_MAX) {
+        shmchop__errf(WERR(w), "%s: image size %zu is outside %zu..2147483647", w->names.data,
+                      size, w->lay->min_size);
         return SHMCHOP_E_USAGE;
     }
     return 0;
@@ -117,9 +117,11 @@ static void copy_in_fn(void *arg)
         memcpy(c->dst, c->src, c->size);
         return;
     }
-    shmchop__seq_write_begin(c->dst, c->w->seq);
-    shmchop__image_copy_but_seq(c->dst, c->src, c->size);
-    c->w->seq = shmchop__seq_write_end(c->dst, c->w->seq);
+    const size_t off = c->w->lay->seq_off;
+
+    shmchop__seq_write_begin_at(c->dst, off, c->w->seq);
+    shmchop__image_copy_but_seq_at(c->dst, c->src, c->size, off);
+    c->w->seq = shmchop__seq_write_end_at(c->dst, off, c->w->seq);
 }
 
 /* Somebody truncated the data object under our mapping (R2.15): this
@@ -159,7 +161,7 @@ static void fill_new(shmchop_writer *w, unsigned char *dst, size_t size, const v
      * name exists): no sequence lock, but the seq still moves on by 2. */
     if (ext) {
         w->seq += 2;
-        shmchop__seq_store(dst, w->seq);
+        shmchop__seq_store_at(dst, w->lay->seq_off, w->seq);
     }
 }
 
@@ -295,14 +297,15 @@ static int refuse_if_written(shmchop_writer *w, shmchop__obj_probe *data)
     return SHMCHOP_E_NAME_IN_USE;
 }
 
-/* The recorded pid of the block counts only while it maps the object. */
-static uint32_t counted_block_pid(const shmchop__obj_probe *data)
+/* The recorded pid of the block (or global header) counts only while it
+ * maps the object. */
+static uint32_t counted_block_pid(const shmchop_writer *w, const shmchop__obj_probe *data)
 {
-    shmchop_ext ext;
+    shmchop__payload_fields f;
 
-    if (!data->sound || !shmchop__ext_find(data->head, data->head_len, &ext))
+    if (!data->sound || !shmchop__payload_find(w->lay, data->head, data->head_len, &f))
         return 0;
-    return shmchop__pid_uses_object(ext.writer_pid, &data->sb, false) == 1 ? ext.writer_pid : 0;
+    return shmchop__pid_uses_object(f.writer_pid, &data->sb, false) == 1 ? f.writer_pid : 0;
 }
 
 /* Is the existing name held by a live writer? Clean it when not (R2.11).
@@ -339,7 +342,7 @@ static int take_over(shmchop_writer *w)
         shmchop__info_close(&old);
         return refuse_foreign(w, &data);
     }
-    pid = v.magic == SHMCHOP_INFO_MAGIC && !v.detach ? counted_block_pid(&data) : 0;
+    pid = v.magic == SHMCHOP_INFO_MAGIC && !v.detach ? counted_block_pid(w, &data) : 0;
     held = old.fd >= 0 ? shmchop__info_held(old.fd) : 0;
     if (shmchop__name_held(held, v.magic, v.detach, pid)) {
         if (pid != 0)
@@ -427,11 +430,17 @@ int shmchop_writer_open(const char *name, const shmchop_writer_opts *opts, shmch
         o = *opts;
     /* NULL options or a zero size: a header's worth, the first publish
      * resizes the object to its image (R2.6). */
+    const shmchop__payload_layout *lay = shmchop__payload_layout_of(o.payload);
+    if (!lay) {
+        shmchop__errf(err, errlen, "TouchSHM%s: payload %d is not a payload kind", name,
+                      (int)o.payload);
+        return SHMCHOP_E_USAGE;
+    }
     if (o.initial_size == 0)
-        o.initial_size = SHMCHOP_HEADER_SIZE;
-    if (o.initial_size < SHMCHOP_HEADER_SIZE || o.initial_size > INT32_MAX) {
-        shmchop__errf(err, errlen, "TouchSHM%s: initial size %zu is outside 36..2147483647", name,
-                      o.initial_size);
+        o.initial_size = lay->min_size;
+    if (o.initial_size < lay->min_size || o.initial_size > INT32_MAX) {
+        shmchop__errf(err, errlen, "TouchSHM%s: initial size %zu is outside %zu..2147483647",
+                      name, o.initial_size, lay->min_size);
         return SHMCHOP_E_USAGE;
     }
     if (o.mode & ~07777u) {
@@ -446,6 +455,7 @@ int shmchop_writer_open(const char *name, const shmchop_writer_opts *opts, shmch
     if (!w)
         return -ENOMEM;
     snprintf(w->name, sizeof(w->name), "%s", name);
+    w->lay = lay;
     w->mode = o.mode ? o.mode : SHMCHOP__DEFAULT_MODE;
     w->timeout_ms = o.lock_timeout_ms ? o.lock_timeout_ms : SHMCHOP__LOCK_TIMEOUT_MS;
     w->data_fd = -1;
@@ -519,7 +529,7 @@ int shmchop_writer_publish(shmchop_writer *w, const void *image, size_t size)
         return rc;
     if ((rc = probe_objects(w)) != 0)
         return rc;
-    ext = shmchop__ext_find(image, size, NULL);
+    ext = shmchop__payload_find(w->lay, image, size, NULL);
     if (size != w->obj_size || w->data_broken) {
         if ((rc = shmchop__writer_resize_to(w, image, size, ext)) != 0)
             return rc;
@@ -546,9 +556,11 @@ static void heartbeat_fn(void *arg)
 {
     struct heartbeat_ctx *c = arg;
 
-    shmchop__seq_write_begin(c->w->data, c->w->seq);
-    shmchop__img_store_u64(c->w->data, SHMCHOP_OFF_EXT_HEARTBEAT, c->now_ns);
-    c->w->seq = shmchop__seq_write_end(c->w->data, c->w->seq);
+    const shmchop__payload_layout *l = c->w->lay;
+
+    shmchop__seq_write_begin_at(c->w->data, l->seq_off, c->w->seq);
+    shmchop__img_store_u64(c->w->data, l->hb_off, c->now_ns);
+    c->w->seq = shmchop__seq_write_end_at(c->w->data, l->seq_off, c->w->seq);
 }
 
 int shmchop_writer_heartbeat(shmchop_writer *w, uint64_t now_ns)
@@ -556,7 +568,7 @@ int shmchop_writer_heartbeat(shmchop_writer *w, uint64_t now_ns)
     struct heartbeat_ctx c = { w, now_ns };
     int rc;
 
-    if (!w->has_ext || w->data_broken || w->obj_size < SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE)
+    if (!w->has_ext || w->data_broken || w->obj_size < w->lay->head)
         return 0;
     if ((rc = shmchop__writer_lock(w, &w->data_mx, 0)) != 0)
         return rc;

@@ -5,6 +5,7 @@
 
 #include <shmchop/segment.h>
 
+#include "payload_layout.h"
 #include "shm_info.h"
 #include "shm_mutex.h"
 
@@ -27,7 +28,9 @@ struct shmchop_writer {
     uint64_t next_probe_ns;        /* when to fstat the info and mutex objects again */
     bool data_broken;              /* truncated under the mapping (R2.15): next publish resizes */
     bool data_unlinked;            /* fault: the name is gone, the mapping stays */
-    bool has_ext;                  /* the latest image carries the block */
+    const shmchop__payload_layout *lay; /* where the payload keeps seq, pid, heartbeat */
+    bool has_ext;                  /* the latest image carries them (the block,
+                                      or a global header) */
     uint64_t seq;                  /* the latest even seq in the object */
     bool supported;
     shmchop_writer_stats stats;
@@ -38,7 +41,8 @@ struct shmchop_writer {
 
 #define WERR(w) (w)->errmsg, sizeof((w)->errmsg)
 
-/* 0, or SHMCHOP_E_USAGE when size is outside 36..INT32_MAX. */
+/* 0, or SHMCHOP_E_USAGE when size is outside min..INT32_MAX (min: 36 for
+ * a CHOP image, 64 for a global one). */
 int shmchop__writer_check_size(shmchop_writer *w, size_t size);
 
 /* Lock m (the data or the info mutex) for at most timeout_ms (0: the

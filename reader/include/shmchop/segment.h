@@ -107,7 +107,8 @@ typedef struct shmchop_writer_opts {
                                  the umask does not narrow it. */
     unsigned lock_timeout_ms; /* bound of every lock wait; 0 = 1000 */
     size_t initial_size;      /* bytes of the data object created by open;
-                                 0 = 36, else >= 36 and <= INT32_MAX. The
+                                 0 = 36 (global payload: 64), else at
+                                 least that and <= INT32_MAX. The
                                  object reads as zeros (an invalid image)
                                  until the first publish: pass the first
                                  image's size to spare a resize. */
@@ -142,18 +143,21 @@ SHMCHOP_API int shmchop_writer_open(const char *name, const shmchop_writer_opts 
  * extension block (ext_magic at 40 and size >= 104) the copy is wrapped in
  * the sequence lock (R1.17): the block's `seq` in shared memory becomes
  * odd, the bytes are copied, then `seq` becomes even again, +2 per call;
- * the caller's `seq` value is ignored.
+ * the caller's `seq` value is ignored. With payload GLOBAL the same is
+ * done with the global header's seq at 16 when the image starts with the
+ * global magic (SPEC 3).
  * A different size resizes first (R2.6): with `supported` set a new data
  * object under a fresh 31-letter postfix (getrandom), filled with the
  * image before its postfix is published, then the old one is unlinked;
  * without `supported`, the old object is unlinked and recreated.
- * Returns 0, SHMCHOP_E_LOCK_TIMEOUT, SHMCHOP_E_USAGE (size < 36 or >
- * INT32_MAX) or -errno.
+ * Returns 0, SHMCHOP_E_LOCK_TIMEOUT, SHMCHOP_E_USAGE (size < 36, 64 for
+ * a global payload, or > INT32_MAX) or -errno.
  */
 SHMCHOP_API int shmchop_writer_publish(shmchop_writer *w, const void *image, size_t size);
 
 /*
- * Store heartbeat_ns (extension block offset 96, R2.7b) without changing
+ * Store heartbeat_ns (extension block offset 96, global header offset 56,
+ * R2.7b) without changing
  * anything else; for cooks that publish no new data. Under the data mutex
  * and the sequence lock, like a publish. A no-op (0) when the latest
  * published image has no extension block.
@@ -251,7 +255,10 @@ typedef struct shmchop_segment_status {
     bool attached;                    /* this read (re)attached */
     bool seqlock;                     /* copied under the sequence lock;
                                          false: under the data mutex */
-    bool has_ext;                     /* the copy carries ext_magic */
+    bool has_ext;                     /* the copy carries ext_magic (a
+                                         global payload: the global
+                                         magic; seq, pid and heartbeat
+                                         are then the header's) */
     uint64_t seq;                     /* the copy's seq (0 without ext) */
     unsigned torn_retries;            /* sequence-lock retries this read */
     double lock_wait_ms;              /* time waited for locks this read */
