@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* shmchop-bench: the registration list, the runner, one line per result, JSON and TSV output. */
 #include "bench.h"
+#include "bench_global.h"
 
 #include <errno.h>
 #include <math.h>
@@ -68,6 +69,10 @@
 static const bench_def g_benches[] = {
     SIZES(MEMCPY_ENTRY)
     SIZES(READ_ENTRIES)
+    COPY("local_read_64", NULL, bench_global_read_64, 0, BV_LOCAL64, 0,
+         "one reader frame of 64 local In nodes, each reading its own 8x1 segment"),
+    COPY("global_read_64", "local_read_64", bench_global_read_64, 0, BV_GLOBAL64, 0,
+         "the same 64 In nodes in global mode: one copy of a 64-entry segment serves them (R3.6)"),
     LAT("pingpong_cacheline", NULL, bench_pingpong_cacheline, 0, 0,
         "two processes bounce a counter through one cache line: the physical floor"),
     LAT("pingpong_pipe", "pingpong_cacheline", bench_pingpong_pipe, 0, 0,
