@@ -480,6 +480,60 @@ START_TEST(r3_unknown_payload_is_a_usage_error)
 }
 END_TEST
 
+/* Run `shmchop-in check --memtype global --global-name G [ENTRY] --json`. */
+static int gs_check_tool(const char *g, const char *entry, th_proc_result *res)
+{
+    char bin[512];
+    ck_assert_int_eq(th_tool_path(bin, sizeof(bin), "shmchop-in"), 0);
+    const char *argv[] = { bin, "check", "--memtype", "global", "--global-name", g, "--json",
+                           entry, NULL };
+    ck_assert_int_eq(th_run(argv, NULL, res), 0);
+    ck_assert(!res->timed_out);
+    return res->exit_code;
+}
+
+/* R3.4 (live), R3.3, R3.5: check of a live global segment G gives a
+ * verdict per entry, exits 1 when one entry is bad or a named entry is
+ * missing, 0 when all are valid. */
+START_TEST(r3_4_check_of_a_live_global_segment)
+{
+    char name[128];
+    gs_img g = { 0 };
+    th_proc_result res = { 0 };
+    shmchop_global_header h;
+    shmchop_global_entry e;
+
+    sct_name(name, sizeof(name), "gck");
+    shmchop_writer *w = gs_writer(name);
+    ck_assert_int_eq(gs_build(&g, 3, 16, 5, (uint32_t)getpid()), 0);
+    ck_assert_int_eq(shmchop_writer_publish(w, g.buf, g.size), 0);
+
+    ck_assert_int_eq(gs_check_tool(name, NULL, &res), 0);
+    ck_assert_ptr_nonnull(strstr(res.out, "\"valid\":true"));
+    ck_assert_ptr_nonnull(strstr(res.out, "\"entries\""));
+    ck_assert_ptr_nonnull(strstr(res.out, "\"e2\""));
+    th_proc_result_free(&res);
+    ck_assert_int_eq(gs_check_tool(name, "e1", &res), 0);
+    th_proc_result_free(&res);
+    ck_assert_int_eq(gs_check_tool(name, "nosuch", &res), 1);
+    ck_assert_ptr_nonnull(strstr(res.out, "no entry nosuch in"));
+    th_proc_result_free(&res);
+
+    /* One entry's CHOP image broken: that entry invalid, the check exits 1. */
+    ck_assert_int_eq(shmchop_global_validate(g.buf, g.size, NULL, &h, NULL), 0);
+    shmchop_global_entry_decode(g.buf, h.table_offset, 1, &e);
+    memset(g.buf + e.offset, 0xff, 8);
+    ck_assert_int_eq(shmchop_writer_publish(w, g.buf, g.size), 0);
+    ck_assert_int_eq(gs_check_tool(name, NULL, &res), 1);
+    ck_assert_ptr_nonnull(strstr(res.out, "\"valid\":false"));
+    th_proc_result_free(&res);
+
+    ck_assert_int_eq(shmchop_writer_close(w), 0);
+    gs_img_free(&g);
+    sct_cleanup(name);
+}
+END_TEST
+
 SCT_FINAL_SWEEP_TEST
 
 static Suite *global_segment_suite(void)
@@ -495,6 +549,7 @@ static Suite *global_segment_suite(void)
     tcase_add_test(tc, r1_17_r3_2_global_seqlock_never_a_mixed_frame);
     tcase_add_test(tc, r3_payload_mismatch_fails_cleanly);
     tcase_add_test(tc, r3_unknown_payload_is_a_usage_error);
+    tcase_add_test(tc, r3_4_check_of_a_live_global_segment);
     suite_add_tcase(s, tc);
     tc = tcase_create("final");
     tcase_add_test(tc, final_nothing_left_in_dev_shm);

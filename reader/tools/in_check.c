@@ -15,12 +15,15 @@
 
 static const char usage[] =
     "Usage: shmchop-in check (--image FILE | NAME) [--memtype local|global] [--strict] [--json]\n"
+    "       shmchop-in check --memtype global [--global-name G] [NAME] [--strict] [--json]\n"
     "\n"
     "Validate a CHOP image file or a live shared memory segment (SPEC section 1).\n"
     "\n"
     "  --image FILE     the image saved in FILE\n"
     "  NAME             the live segment of Shared Mem Name NAME\n"
-    "  --memtype M      local (default) or global\n"
+    "  --memtype M      local (default) or global; a live global segment is G\n"
+    "                   (NAME, if given, an entry that must be in it, R3.5)\n"
+    "  --global-name G  the global segment (default shmchop_global)\n"
     "  --strict         warnings count as errors\n"
     "  --json           print {\"valid\", \"errors\", \"warnings\"} on one line;\n"
     "                   global adds \"entries\": [{\"name\", \"valid\", ...}]\n"
@@ -32,15 +35,17 @@ typedef struct check_args {
     const char *image; /* --image FILE, or NULL */
     const char *name;  /* a live segment's NAME, or NULL */
     bool global;       /* --memtype global */
+    const char *global_name; /* --global-name G (live global segment) */
     bool strict;
     bool json;
 } check_args;
 
-enum { OPT_IMAGE = 0x100, OPT_MEMTYPE, OPT_STRICT, OPT_JSON, OPT_HELP };
+enum { OPT_IMAGE = 0x100, OPT_MEMTYPE, OPT_GLOBAL_NAME, OPT_STRICT, OPT_JSON, OPT_HELP };
 
 static const struct option long_options[] = {
     { "image", required_argument, NULL, OPT_IMAGE },
     { "memtype", required_argument, NULL, OPT_MEMTYPE },
+    { "global-name", required_argument, NULL, OPT_GLOBAL_NAME },
     { "strict", no_argument, NULL, OPT_STRICT },
     { "json", no_argument, NULL, OPT_JSON },
     { "help", no_argument, NULL, OPT_HELP },
@@ -64,6 +69,9 @@ static int parse_args(int argc, char **argv, check_args *a)
                 return TK_EXIT_USAGE;
             a->global = idx == 1;
             break;
+        case OPT_GLOBAL_NAME:
+            a->global_name = optarg;
+            break;
         case OPT_STRICT:
             a->strict = true;
             break;
@@ -82,7 +90,13 @@ static int parse_args(int argc, char **argv, check_args *a)
         a->name = argv[optind++];
     if (optind < argc)
         return tk_usage_error("one NAME at most, got '%s' too", argv[optind]);
-    if (!a->image == !a->name)
+    if (a->global_name && !a->global)
+        return tk_usage_error("--global-name needs --memtype global");
+    if (a->image && (a->name || a->global_name))
+        return tk_usage_error("give either --image FILE or a live segment, not both");
+    /* A live global segment is G itself; NAME, if given, is an entry of it
+     * that must be there (R3.5). */
+    if (!a->image && !a->name && !a->global)
         return tk_usage_error("give either --image FILE or a NAME");
     return 0;
 }
@@ -222,13 +236,20 @@ static int check_entry(const check_args *a, const unsigned char *buf,
  * then a verdict per entry; invalid when any of them is.
  */
 static int check_global_buf(const check_args *a, const char *object, const unsigned char *buf,
-                            size_t len)
+                            size_t len, const shmchop_diag *pre)
 {
     shmchop_global_header h;
     shmchop_diag all;
     json_t *entries = a->json ? json_array() : NULL;
     int rc = shmchop_global_validate(buf, len, object, &h, &all);
 
+    if (pre)
+        shmchop_diag_append(&all, pre);
+    if (rc == 0 && a->name && shmchop_global_find(buf, &h, a->name) < 0) {
+        char msg[SHMCHOP_MESSAGE_MAX];
+        snprintf(msg, sizeof(msg), "no entry %.64s in %s", a->name, object);
+        shmchop_diag_add(&all, true, SHMCHOP_E_NO_ENTRY, "R3.5", "name", msg);
+    }
     if (a->json && !entries)
         rc = -ENOMEM;
     if (!a->json)
@@ -256,7 +277,7 @@ static int check_global(const check_args *a, const char *path)
         tk_error("%s: %s", shown, err);
         return TK_EXIT_USAGE;
     }
-    rc = check_global_buf(a, path, buf, len);
+    rc = check_global_buf(a, path, buf, len, NULL);
     free(buf);
     return rc;
 }
@@ -330,9 +351,13 @@ static int check_live(const check_args *a)
     size_t len = 0;
     int rc;
 
-    if (a->global)
-        return tk_usage_error("--memtype global: global segments (SPEC 3) are not read yet");
-    rc = shmchop_segment_open(a->name, &so, &seg, err, sizeof(err));
+    const char *seg_name = a->name;
+    if (a->global) {
+        /* SPEC 3: the segment is G; its payload a global image. */
+        so.payload = SHMCHOP_PAYLOAD_GLOBAL;
+        seg_name = a->global_name ? a->global_name : SHMCHOP_GLOBAL_DEFAULT_NAME;
+    }
+    rc = shmchop_segment_open(seg_name, &so, &seg, err, sizeof(err));
     if (rc)
         return tk_usage_error("%s", *err ? err : shmchop_strerror(rc));
     shmchop_diag_clear(&diag);
@@ -344,6 +369,11 @@ static int check_live(const check_args *a)
         return TK_EXIT_USAGE;
     }
     add_object_warnings(&diag, &st);
+    if (rc == 0 && a->global) {
+        rc = check_global_buf(a, ss.data_name, img, len, &diag);
+        shmchop_segment_close(seg);
+        return rc;
+    }
     if (rc) {
         shmchop_diag_add(&diag, true, rc, shmchop_err_rule(rc), "",
                  st.message[0] ? st.message : shmchop_strerror(rc));
