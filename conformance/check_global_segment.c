@@ -492,10 +492,22 @@ static int gs_check_tool(const char *g, const char *entry, th_proc_result *res)
     return res->exit_code;
 }
 
+/* Run `shmchop-in dump --memtype global --global-name G --json [ENTRY]`. */
+static int gs_dump_tool(const char *g, const char *entry, th_proc_result *res)
+{
+    char bin[512];
+    ck_assert_int_eq(th_tool_path(bin, sizeof(bin), "shmchop-in"), 0);
+    const char *argv[] = { bin, "dump", "--memtype", "global", "--global-name", g, "--json",
+                           entry, NULL };
+    ck_assert_int_eq(th_run(argv, NULL, res), 0);
+    ck_assert(!res->timed_out);
+    return res->exit_code;
+}
+
 /* R3.4 (live), R3.3, R3.5: check of a live global segment G gives a
  * verdict per entry, exits 1 when one entry is bad or a named entry is
  * missing, 0 when all are valid. */
-START_TEST(r3_4_check_of_a_live_global_segment)
+START_TEST(r3_4_check_and_dump_of_a_live_global_segment)
 {
     char name[128];
     gs_img g = { 0 };
@@ -517,6 +529,21 @@ START_TEST(r3_4_check_of_a_live_global_segment)
     th_proc_result_free(&res);
     ck_assert_int_eq(gs_check_tool(name, "nosuch", &res), 1);
     ck_assert_ptr_nonnull(strstr(res.out, "no entry nosuch in"));
+    th_proc_result_free(&res);
+
+    /* dump of the live segment: the header and every entry; NAME: one. */
+    ck_assert_int_eq(gs_dump_tool(name, NULL, &res), 0);
+    ck_assert_ptr_nonnull(strstr(res.out, "{\"global\":{"));
+    ck_assert_ptr_nonnull(strstr(res.out, "\"frame\":5"));
+    ck_assert_ptr_nonnull(strstr(res.out, "\"name\":\"e0\""));
+    ck_assert_ptr_nonnull(strstr(res.out, "\"name\":\"e2\""));
+    th_proc_result_free(&res);
+    ck_assert_int_eq(gs_dump_tool(name, "e1", &res), 0);
+    ck_assert_ptr_nonnull(strstr(res.out, "\"name\":\"e1\""));
+    ck_assert_ptr_null(strstr(res.out, "\"name\":\"e0\""));
+    th_proc_result_free(&res);
+    ck_assert_int_eq(gs_dump_tool(name, "nosuch", &res), 1);
+    ck_assert_ptr_nonnull(strstr(res.err, "no entry nosuch in"));
     th_proc_result_free(&res);
 
     /* One entry's CHOP image broken: that entry invalid, the check exits 1. */
@@ -549,7 +576,7 @@ static Suite *global_segment_suite(void)
     tcase_add_test(tc, r1_17_r3_2_global_seqlock_never_a_mixed_frame);
     tcase_add_test(tc, r3_payload_mismatch_fails_cleanly);
     tcase_add_test(tc, r3_unknown_payload_is_a_usage_error);
-    tcase_add_test(tc, r3_4_check_of_a_live_global_segment);
+    tcase_add_test(tc, r3_4_check_and_dump_of_a_live_global_segment);
     suite_add_tcase(s, tc);
     tc = tcase_create("final");
     tcase_add_test(tc, final_nothing_left_in_dev_shm);

@@ -20,6 +20,8 @@
 static const char usage[] =
     "Usage: shmchop-in dump (--image FILE | NAME) [--memtype local|global] [--scope PAT]\n"
     "                       [--rate R] [--json|--csv] [--samples]\n"
+    "       shmchop-in dump --memtype global [--global-name G] [NAME] [--scope PAT]\n"
+    "                       [--rate R] [--json] [--samples]\n"
     "\n"
     "Print one frame: the header, the extension block, the names and, per channel,\n"
     "min/max/mean of the finite samples.\n"
@@ -29,7 +31,9 @@ static const char usage[] =
     "  --memtype M      local (default) or global: with --image, a global image\n"
     "                   (SPEC 3), its header, then every entry as a local dump\n"
     "                   (--json: {\"global\": {...}, \"entries\": [...]}); exit 1\n"
-    "                   when the table or any entry is invalid\n"
+    "                   when the table or any entry is invalid; without --image,\n"
+    "                   one copy of the live global segment G, or its entry NAME\n"
+    "  --global-name G  the global segment (default shmchop_global)\n"
     "  --scope PAT      keep the channels PAT matches (R4.12)\n"
     "  --rate R         resample the frame to R samples per second (R4.10-R4.11:\n"
     "                   linear, first and last samples held, start rounded down,\n"
@@ -50,6 +54,7 @@ typedef struct dump_args {
     const char *image; /* --image FILE, or NULL */
     const char *name;  /* a live segment's NAME, or NULL */
     bool global;       /* --memtype global */
+    const char *global_name; /* --global-name G (live global segment) */
     enum dump_format format;
     bool samples;
     const char *scope; /* --scope PAT, or NULL */
@@ -59,6 +64,7 @@ typedef struct dump_args {
 enum {
     OPT_IMAGE = 0x100,
     OPT_MEMTYPE,
+    OPT_GLOBAL_NAME,
     OPT_JSON,
     OPT_CSV,
     OPT_SAMPLES,
@@ -70,6 +76,7 @@ enum {
 static const struct option long_options[] = {
     { "image", required_argument, NULL, OPT_IMAGE },
     { "memtype", required_argument, NULL, OPT_MEMTYPE },
+    { "global-name", required_argument, NULL, OPT_GLOBAL_NAME },
     { "json", no_argument, NULL, OPT_JSON },
     { "csv", no_argument, NULL, OPT_CSV },
     { "samples", no_argument, NULL, OPT_SAMPLES },
@@ -104,6 +111,9 @@ static int parse_args(int argc, char **argv, dump_args *a)
                 return TK_EXIT_USAGE;
             a->global = idx == 1;
             break;
+        case OPT_GLOBAL_NAME:
+            a->global_name = optarg;
+            break;
         case OPT_JSON:
             if (set_format(a, FMT_JSON))
                 return TK_EXIT_USAGE;
@@ -134,7 +144,12 @@ static int parse_args(int argc, char **argv, dump_args *a)
         a->name = argv[optind++];
     if (optind < argc)
         return tk_usage_error("one NAME at most, got '%s' too", argv[optind]);
-    if (!a->image == !a->name)
+    if (a->global_name && !a->global)
+        return tk_usage_error("--global-name needs --memtype global");
+    if (a->image && (a->name || a->global_name))
+        return tk_usage_error("give either --image FILE or a live segment, not both");
+    /* A live global segment is G itself; NAME, if given, one entry of it. */
+    if (!a->image && !a->name && !a->global)
         return tk_usage_error("give either --image FILE or a NAME");
     return 0;
 }
@@ -629,12 +644,16 @@ static void text_entry(const dump_args *a, const g_entry_view *v)
 static int dump_entries(const dump_args *a, const char *object, const unsigned char *buf,
                         const shmchop_global_header *h, json_t *entries)
 {
+    /* A live global dump of one entry (its presence is checked first). */
+    int only = a->name ? shmchop_global_find(buf, h, a->name) : -1;
     int bad = 0;
 
     for (uint32_t i = 0; i < h->entry_count; i++) {
         g_entry_view v;
         int fail = 0;
 
+        if (only >= 0 && i != (uint32_t)only)
+            continue;
         entry_view(a, object, buf, h, i, &v);
         if (v.rc == -ENOMEM || v.rc == TK_EXIT_USAGE)
             fail = 1;
@@ -665,6 +684,10 @@ static int dump_global_bytes(const dump_args *a, const char *object, const unsig
     if (shmchop_global_validate(buf, len, object, &h, &diag)) {
         tk_print_findings(stderr, &diag);
         tk_error("%s: invalid global image", object);
+        return TK_EXIT_INVALID;
+    }
+    if (a->name && shmchop_global_find(buf, &h, a->name) < 0) {
+        tk_error("no entry %.64s in %s", a->name, object);
         return TK_EXIT_INVALID;
     }
     if (a->format == FMT_JSON) {
@@ -729,9 +752,13 @@ static int dump_live(const dump_args *a)
     size_t len = 0;
     int rc;
 
-    if (a->global)
-        return tk_usage_error("--memtype global: global segments (SPEC 3) are not read yet");
-    rc = shmchop_segment_open(a->name, &so, &seg, err, sizeof(err));
+    const char *seg_name = a->name;
+    if (a->global) {
+        /* SPEC 3: the segment is G; its payload a global image. */
+        so.payload = SHMCHOP_PAYLOAD_GLOBAL;
+        seg_name = a->global_name ? a->global_name : SHMCHOP_GLOBAL_DEFAULT_NAME;
+    }
+    rc = shmchop_segment_open(seg_name, &so, &seg, err, sizeof(err));
     if (rc)
         return tk_usage_error("%s", *err ? err : shmchop_strerror(rc));
     rc = tk_read_live(seg, &img, &len, &st);
@@ -741,7 +768,8 @@ static int dump_live(const dump_args *a)
         rc = TK_EXIT_USAGE;
     } else {
         /* The segment's buffer is a private copy: the parser may read it twice. */
-        rc = dump_bytes(a, ss.data_name[0] ? ss.data_name : a->name, img, len);
+        const char *object = ss.data_name[0] ? ss.data_name : seg_name;
+        rc = a->global ? dump_global_bytes(a, object, img, len) : dump_bytes(a, object, img, len);
     }
     shmchop_segment_close(seg);
     return rc;
