@@ -480,24 +480,12 @@ START_TEST(r3_unknown_payload_is_a_usage_error)
 }
 END_TEST
 
-/* Run `shmchop-in check --memtype global --global-name G [ENTRY] --json`. */
-static int gs_check_tool(const char *g, const char *entry, th_proc_result *res)
+/* Run `shmchop-in CMD --memtype global --global-name G --json [ENTRY]`. */
+static int gs_tool(const char *cmd, const char *g, const char *entry, th_proc_result *res)
 {
     char bin[512];
     ck_assert_int_eq(th_tool_path(bin, sizeof(bin), "shmchop-in"), 0);
-    const char *argv[] = { bin, "check", "--memtype", "global", "--global-name", g, "--json",
-                           entry, NULL };
-    ck_assert_int_eq(th_run(argv, NULL, res), 0);
-    ck_assert(!res->timed_out);
-    return res->exit_code;
-}
-
-/* Run `shmchop-in dump --memtype global --global-name G --json [ENTRY]`. */
-static int gs_dump_tool(const char *g, const char *entry, th_proc_result *res)
-{
-    char bin[512];
-    ck_assert_int_eq(th_tool_path(bin, sizeof(bin), "shmchop-in"), 0);
-    const char *argv[] = { bin, "dump", "--memtype", "global", "--global-name", g, "--json",
+    const char *argv[] = { bin, cmd, "--memtype", "global", "--global-name", g, "--json",
                            entry, NULL };
     ck_assert_int_eq(th_run(argv, NULL, res), 0);
     ck_assert(!res->timed_out);
@@ -520,29 +508,29 @@ START_TEST(r3_4_check_and_dump_of_a_live_global_segment)
     ck_assert_int_eq(gs_build(&g, 3, 16, 5, (uint32_t)getpid()), 0);
     ck_assert_int_eq(shmchop_writer_publish(w, g.buf, g.size), 0);
 
-    ck_assert_int_eq(gs_check_tool(name, NULL, &res), 0);
+    ck_assert_int_eq(gs_tool("check", name, NULL, &res), 0);
     ck_assert_ptr_nonnull(strstr(res.out, "\"valid\":true"));
     ck_assert_ptr_nonnull(strstr(res.out, "\"entries\""));
     ck_assert_ptr_nonnull(strstr(res.out, "\"e2\""));
     th_proc_result_free(&res);
-    ck_assert_int_eq(gs_check_tool(name, "e1", &res), 0);
+    ck_assert_int_eq(gs_tool("check", name, "e1", &res), 0);
     th_proc_result_free(&res);
-    ck_assert_int_eq(gs_check_tool(name, "nosuch", &res), 1);
+    ck_assert_int_eq(gs_tool("check", name, "nosuch", &res), 1);
     ck_assert_ptr_nonnull(strstr(res.out, "no entry nosuch in"));
     th_proc_result_free(&res);
 
     /* dump of the live segment: the header and every entry; NAME: one. */
-    ck_assert_int_eq(gs_dump_tool(name, NULL, &res), 0);
+    ck_assert_int_eq(gs_tool("dump", name, NULL, &res), 0);
     ck_assert_ptr_nonnull(strstr(res.out, "{\"global\":{"));
     ck_assert_ptr_nonnull(strstr(res.out, "\"frame\":5"));
     ck_assert_ptr_nonnull(strstr(res.out, "\"name\":\"e0\""));
     ck_assert_ptr_nonnull(strstr(res.out, "\"name\":\"e2\""));
     th_proc_result_free(&res);
-    ck_assert_int_eq(gs_dump_tool(name, "e1", &res), 0);
+    ck_assert_int_eq(gs_tool("dump", name, "e1", &res), 0);
     ck_assert_ptr_nonnull(strstr(res.out, "\"name\":\"e1\""));
     ck_assert_ptr_null(strstr(res.out, "\"name\":\"e0\""));
     th_proc_result_free(&res);
-    ck_assert_int_eq(gs_dump_tool(name, "nosuch", &res), 1);
+    ck_assert_int_eq(gs_tool("dump", name, "nosuch", &res), 1);
     ck_assert_ptr_nonnull(strstr(res.err, "no entry nosuch in"));
     th_proc_result_free(&res);
 
@@ -551,7 +539,7 @@ START_TEST(r3_4_check_and_dump_of_a_live_global_segment)
     shmchop_global_entry_decode(g.buf, h.table_offset, 1, &e);
     memset(g.buf + e.offset, 0xff, 8);
     ck_assert_int_eq(shmchop_writer_publish(w, g.buf, g.size), 0);
-    ck_assert_int_eq(gs_check_tool(name, NULL, &res), 1);
+    ck_assert_int_eq(gs_tool("check", name, NULL, &res), 1);
     ck_assert_ptr_nonnull(strstr(res.out, "\"valid\":false"));
     th_proc_result_free(&res);
 
