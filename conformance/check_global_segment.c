@@ -534,6 +534,17 @@ START_TEST(r3_4_check_and_dump_of_a_live_global_segment)
     ck_assert_ptr_nonnull(strstr(res.err, "no entry nosuch in"));
     th_proc_result_free(&res);
 
+    /* ls finds G and the writer pid in the global header (offset 40). */
+    char bin[512], pid_key[64];
+    ck_assert_int_eq(th_tool_path(bin, sizeof(bin), "shmchop-in"), 0);
+    const char *ls[] = { bin, "ls", "--json", NULL };
+    ck_assert_int_eq(th_run(ls, NULL, &res), 0);
+    ck_assert_int_eq(res.exit_code, 0);
+    const char *row = strstr(res.out, name);
+    snprintf(pid_key, sizeof(pid_key), "\"writer_pid\":%d,", (int)getpid());
+    ck_assert_msg(row && strstr(row, pid_key), "ls: %s", res.out);
+    th_proc_result_free(&res);
+
     /* One entry's CHOP image broken: that entry invalid, the check exits 1. */
     ck_assert_int_eq(shmchop_global_validate(g.buf, g.size, NULL, &h, NULL), 0);
     shmchop_global_entry_decode(g.buf, h.table_offset, 1, &e);

@@ -5,6 +5,7 @@
 
 #include "shm_info.h"
 #include "shm_mutex.h"
+#include "payload_layout.h"
 #include "shm_object.h"
 #include "shm_util.h"
 #include "sigbus_guard.h"
@@ -136,19 +137,20 @@ static int info_ofd_held(const name_probe *np)
     return held;
 }
 
-/* The extension block's writer pid as recorded (0 without a block). */
+/* The writer pid the data object records (0 without one): a CHOP image's
+ * extension block, or a global image's header (SPEC 3). */
 static uint32_t block_pid(const shmchop__obj_probe *data)
 {
-    shmchop_ext ext;
-    uint32_t magic;
+    static const shmchop_payload kinds[] = { SHMCHOP_PAYLOAD_CHOP, SHMCHOP_PAYLOAD_GLOBAL };
+    shmchop__payload_fields f;
 
-    if (!data->sound || data->head_len < SHMCHOP_EXT_OFFSET + SHMCHOP_EXT_SIZE)
+    if (!data->sound)
         return 0;
-    memcpy(&magic, data->head + SHMCHOP_OFF_EXT_MAGIC, sizeof(magic));
-    if (magic != SHMCHOP_EXT_MAGIC)
-        return 0;
-    shmchop_ext_decode(data->head, &ext);
-    return ext.writer_pid;
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (shmchop__payload_find(shmchop__payload_layout_of(kinds[i]), data->head,
+                                  data->head_len, &f))
+            return f.writer_pid;
+    return 0;
 }
 
 static void note_foreign(shmchop_shm_status *st, const shmchop__obj_probe *p)
