@@ -10,11 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Field offsets inside the header and inside one table entry (SPEC 3). */
+/* Field offsets inside one table entry (SPEC 3; the header's are in
+ * global.h). */
 enum {
-    G_OFF_MAGIC = 0, G_OFF_VERSION = 4, G_OFF_SIZE = 8, G_OFF_COUNT = 12,
-    G_OFF_SEQ = 16, G_OFF_FRAME = 24, G_OFF_TIME = 32, G_OFF_PID = 40,
-    G_OFF_TABLE = 44, G_OFF_FPS = 48, G_OFF_FLAGS = 52, G_OFF_HEARTBEAT = 56,
     E_OFF_NAME = 0, E_OFF_OFFSET = 64, E_OFF_SPAN = 68, E_OFF_FRAME = 72,
 };
 
@@ -46,18 +44,18 @@ void shmchop_global_header_decode(const void *buf, shmchop_global_header *hdr)
 {
     const unsigned char *p = buf;
 
-    hdr->magic = shmchop__le32(p + G_OFF_MAGIC);
-    hdr->version = shmchop__le32(p + G_OFF_VERSION);
-    hdr->size = shmchop__le32(p + G_OFF_SIZE);
-    hdr->entry_count = shmchop__le32(p + G_OFF_COUNT);
-    hdr->seq = shmchop__le64(p + G_OFF_SEQ);
-    hdr->frame = shmchop__le64(p + G_OFF_FRAME);
-    hdr->time_ns = shmchop__le64(p + G_OFF_TIME);
-    hdr->writer_pid = shmchop__le32(p + G_OFF_PID);
-    hdr->table_offset = shmchop__le32(p + G_OFF_TABLE);
-    memcpy(&hdr->fps, p + G_OFF_FPS, sizeof(hdr->fps));
-    hdr->flags = shmchop__le32(p + G_OFF_FLAGS);
-    hdr->heartbeat_ns = shmchop__le64(p + G_OFF_HEARTBEAT);
+    hdr->magic = shmchop__le32(p + SHMCHOP_GLOBAL_OFF_MAGIC);
+    hdr->version = shmchop__le32(p + SHMCHOP_GLOBAL_OFF_VERSION);
+    hdr->size = shmchop__le32(p + SHMCHOP_GLOBAL_OFF_SIZE);
+    hdr->entry_count = shmchop__le32(p + SHMCHOP_GLOBAL_OFF_COUNT);
+    hdr->seq = shmchop__le64(p + SHMCHOP_GLOBAL_OFF_SEQ);
+    hdr->frame = shmchop__le64(p + SHMCHOP_GLOBAL_OFF_FRAME);
+    hdr->time_ns = shmchop__le64(p + SHMCHOP_GLOBAL_OFF_TIME);
+    hdr->writer_pid = shmchop__le32(p + SHMCHOP_GLOBAL_OFF_PID);
+    hdr->table_offset = shmchop__le32(p + SHMCHOP_GLOBAL_OFF_TABLE);
+    memcpy(&hdr->fps, p + SHMCHOP_GLOBAL_OFF_FPS, sizeof(hdr->fps));
+    hdr->flags = shmchop__le32(p + SHMCHOP_GLOBAL_OFF_FLAGS);
+    hdr->heartbeat_ns = shmchop__le64(p + SHMCHOP_GLOBAL_OFF_HEARTBEAT);
 }
 
 void shmchop_global_entry_decode(const void *buf, uint32_t table_offset, uint32_t i,

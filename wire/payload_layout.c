@@ -25,16 +25,17 @@ static const shmchop__payload_layout global_layout = {
     .what = "global image",
     .min_size = SHMCHOP_GLOBAL_HEADER_SIZE,
     .head = SHMCHOP_GLOBAL_HEADER_SIZE,
-    .magic_off = 0,
+    .magic_off = SHMCHOP_GLOBAL_OFF_MAGIC,
     .magic = SHMCHOP_GLOBAL_MAGIC,
-    .size_off = 8,
+    .size_off = SHMCHOP_GLOBAL_OFF_SIZE,
     .size_signed = false,
-    .seq_off = 16,
-    .pid_off = 40,
-    .hb_off = 56,
+    .seq_off = SHMCHOP_GLOBAL_OFF_SEQ,
+    .pid_off = SHMCHOP_GLOBAL_OFF_PID,
+    .hb_off = SHMCHOP_GLOBAL_OFF_HEARTBEAT,
 };
 
-_Static_assert(16 % 8 == 0 && 56 % 8 == 0, "global seq and heartbeat are 8-byte aligned");
+_Static_assert(SHMCHOP_GLOBAL_OFF_SEQ % 8 == 0 && SHMCHOP_GLOBAL_OFF_HEARTBEAT % 8 == 0,
+               "global seq and heartbeat are 8-byte aligned");
 
 const shmchop__payload_layout *shmchop__payload_layout_of(shmchop_payload payload)
 {

@@ -66,18 +66,18 @@ static void put64(unsigned char *p, uint64_t v)
 static void write_header(unsigned char *b, uint32_t size, uint32_t n,
                          const shmchop_global_build_opts *o)
 {
-    put32(b + 0, SHMCHOP_GLOBAL_MAGIC);
-    put32(b + 4, SHMCHOP_GLOBAL_VERSION);
-    put32(b + 8, size);
-    put32(b + 12, n);
-    put64(b + 16, o->seq);
-    put64(b + 24, o->frame);
-    put64(b + 32, o->time_ns);
-    put32(b + 40, o->writer_pid);
-    put32(b + 44, SHMCHOP_GLOBAL_HEADER_SIZE);
-    memcpy(b + 48, &o->fps, sizeof(o->fps));
-    put32(b + 52, 0);
-    put64(b + 56, o->heartbeat_ns);
+    put32(b + SHMCHOP_GLOBAL_OFF_MAGIC, SHMCHOP_GLOBAL_MAGIC);
+    put32(b + SHMCHOP_GLOBAL_OFF_VERSION, SHMCHOP_GLOBAL_VERSION);
+    put32(b + SHMCHOP_GLOBAL_OFF_SIZE, size);
+    put32(b + SHMCHOP_GLOBAL_OFF_COUNT, n);
+    put64(b + SHMCHOP_GLOBAL_OFF_SEQ, o->seq);
+    put64(b + SHMCHOP_GLOBAL_OFF_FRAME, o->frame);
+    put64(b + SHMCHOP_GLOBAL_OFF_TIME, o->time_ns);
+    put32(b + SHMCHOP_GLOBAL_OFF_PID, o->writer_pid);
+    put32(b + SHMCHOP_GLOBAL_OFF_TABLE, SHMCHOP_GLOBAL_HEADER_SIZE);
+    memcpy(b + SHMCHOP_GLOBAL_OFF_FPS, &o->fps, sizeof(o->fps));
+    put32(b + SHMCHOP_GLOBAL_OFF_FLAGS, 0);
+    put64(b + SHMCHOP_GLOBAL_OFF_HEARTBEAT, o->heartbeat_ns);
 }
 
 int shmchop_global_build(void *buf, size_t cap, const shmchop_global_build_entry *entries,

@@ -16,6 +16,23 @@ extern "C" {
 #define SHMCHOP_GLOBAL_NAME_BYTES 64
 #define SHMCHOP_GLOBAL_DEFAULT_NAME "shmchop_global"
 
+/* Field offsets in the global header (SPEC 3), shared by the validator,
+ * the builder and the segment layer (seq, size, pid, heartbeat). */
+enum {
+    SHMCHOP_GLOBAL_OFF_MAGIC = 0,
+    SHMCHOP_GLOBAL_OFF_VERSION = 4,
+    SHMCHOP_GLOBAL_OFF_SIZE = 8,
+    SHMCHOP_GLOBAL_OFF_COUNT = 12,
+    SHMCHOP_GLOBAL_OFF_SEQ = 16,
+    SHMCHOP_GLOBAL_OFF_FRAME = 24,
+    SHMCHOP_GLOBAL_OFF_TIME = 32,
+    SHMCHOP_GLOBAL_OFF_PID = 40,
+    SHMCHOP_GLOBAL_OFF_TABLE = 44,
+    SHMCHOP_GLOBAL_OFF_FPS = 48,
+    SHMCHOP_GLOBAL_OFF_FLAGS = 52,
+    SHMCHOP_GLOBAL_OFF_HEARTBEAT = 56,
+};
+
 /*
  * Reader limit beyond the spec: a hostile header may claim four billion
  * entries; a table of more than this many is rejected with
