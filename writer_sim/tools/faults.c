@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <shmchop/chop.h>
+#include <shmchop/global.h>
 #include <shmchop/image.h>
 
 /* The default corrupt values, one per field of SHMCHOP_HEADER_FIELDS (a
@@ -36,12 +37,25 @@ const out_field out_fields[] = { SHMCHOP_HEADER_FIELDS(OUT_FIELD) };
 #undef OUT_FIELD
 const size_t out_fields_count = sizeof(out_fields) / sizeof(out_fields[0]);
 
+/* The global header's uint32 fields with a rule to break (SPEC 3, R3.4);
+ * seq, frame, the times, the pid and fps have none a value could break. */
+const out_field out_global_fields[] = {
+    { "magic", SHMCHOP_GLOBAL_OFF_MAGIC, false, DEFAULT_BITS_MAGIC, "R3" },
+    { "version", SHMCHOP_GLOBAL_OFF_VERSION, false, DEFAULT_BITS_VERSION, "R3" },
+    { "size", SHMCHOP_GLOBAL_OFF_SIZE, false, DEFAULT_BITS_SIZE, "R3.4" },
+    { "entry_count", SHMCHOP_GLOBAL_OFF_COUNT, false, 0xFFFFFFFFu, "R3.4" },
+    { "table_offset", SHMCHOP_GLOBAL_OFF_TABLE, false, 60u, "R3.4" },
+    { "flags", SHMCHOP_GLOBAL_OFF_FLAGS, false, 1u, "R3" },
+};
+const size_t out_global_fields_count = sizeof(out_global_fields) / sizeof(out_global_fields[0]);
+
 static const char *const kind_names[] = {
     [OUT_FAULT_HOLD_LOCK] = "hold-lock",   [OUT_FAULT_DIE_LOCKED] = "die-locked",
     [OUT_FAULT_UNLOCKED_WRITE] = "unlocked-write", [OUT_FAULT_CORRUPT] = "corrupt",
     [OUT_FAULT_TRUNCATE] = "truncate",     [OUT_FAULT_UNLINK] = "unlink",
     [OUT_FAULT_RESIZE] = "resize",         [OUT_FAULT_STALL] = "stall",
-    [OUT_FAULT_LEAVE_STALE] = "leave-stale",
+    [OUT_FAULT_LEAVE_STALE] = "leave-stale", [OUT_FAULT_ADD_CHOP] = "add-chop",
+    [OUT_FAULT_REMOVE_CHOP] = "remove-chop",
 };
 
 /* The parts each kind takes after KIND:FRAME (the usage shown in errors). */
@@ -55,6 +69,8 @@ static const char *const kind_usage[] = {
     [OUT_FAULT_RESIZE] = "resize:FRAME:CHANS:LENGTH",
     [OUT_FAULT_STALL] = "stall:FRAME:MS",
     [OUT_FAULT_LEAVE_STALE] = "leave-stale:FRAME",
+    [OUT_FAULT_ADD_CHOP] = "add-chop:FRAME:NAME:C:L:R:WAVE",
+    [OUT_FAULT_REMOVE_CHOP] = "remove-chop:FRAME:NAME",
 };
 
 #define KIND_COUNT (sizeof(kind_names) / sizeof(kind_names[0]))
@@ -68,6 +84,8 @@ out_fault_phase out_fault_phase_of(const out_fault *f)
 {
     switch (f->kind) {
     case OUT_FAULT_RESIZE:
+    case OUT_FAULT_ADD_CHOP:
+    case OUT_FAULT_REMOVE_CHOP:
     case OUT_FAULT_HOLD_LOCK:
     case OUT_FAULT_STALL:
     case OUT_FAULT_DIE_LOCKED:
@@ -179,12 +197,22 @@ static bool parse_float_bits(const char *s, uint32_t *bits)
     return true;
 }
 
-static const out_field *find_field(const char *name)
+static const out_field *find_field(const out_field *table, size_t n, const char *name)
 {
-    for (size_t i = 0; i < out_fields_count; i++)
-        if (!strcmp(out_fields[i].name, name))
-            return &out_fields[i];
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(table[i].name, name))
+            return &table[i];
     return NULL;
+}
+
+/* "a, b, c": the field names of a table, for an error message. */
+static void field_list(const out_field *table, size_t n, char *out, size_t cap)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < n && used < cap; i++)
+        used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? ", " : "", table[i].name);
 }
 
 static int fail(char *err, size_t errlen, const char *spec, const char *fmt, ...)
@@ -202,20 +230,26 @@ static int fail(char *err, size_t errlen, const char *spec, const char *fmt, ...
     return -1;
 }
 
-/* corrupt:FRAME:FIELD[=VALUE] */
-static int parse_corrupt(const char *spec, char *arg, out_fault *f, char *err, size_t errlen)
+/* corrupt:FRAME:FIELD[=VALUE]: in global mode a global header field, or
+ * with f->entry set a CHOP header field of that entry. */
+static int parse_corrupt(const char *spec, char *arg, bool global, out_fault *f, char *err,
+                         size_t errlen)
 {
     char *eq = strchr(arg, '=');
+    bool hdr = global && !f->entry[0];
+    const out_field *table = hdr ? out_global_fields : out_fields;
+    size_t n = hdr ? out_global_fields_count : out_fields_count;
     const out_field *fld;
+    char names[256];
 
     if (eq)
         *eq = '\0';
-    fld = find_field(arg);
-    if (!fld)
-        return fail(err, errlen, spec,
-                    "unknown FIELD '%s' (one of magicNumber, version, size, numChans, length, "
-                    "sampleRate, namesSent, channelDataOffset, nameDataOffset)",
-                    arg);
+    fld = find_field(table, n, arg);
+    if (!fld) {
+        field_list(table, n, names, sizeof(names));
+        return fail(err, errlen, spec, "unknown %sFIELD '%s' (one of %s)",
+                    hdr ? "global header " : "", arg, names);
+    }
     f->field = fld;
     f->bits = fld->def_bits;
     if (!eq)
@@ -230,7 +264,8 @@ static int parse_corrupt(const char *spec, char *arg, out_fault *f, char *err, s
 }
 
 /* The numeric arguments after FRAME, by kind. */
-static int parse_rest(const char *spec, parts *ps, out_fault *f, char *err, size_t errlen)
+static int parse_rest(const char *spec, parts *ps, bool global, out_fault *f, char *err,
+                      size_t errlen)
 {
     uint64_t v;
 
@@ -243,7 +278,7 @@ static int parse_rest(const char *spec, parts *ps, out_fault *f, char *err, size
         f->ms = (uint32_t)v;
         return 0;
     case OUT_FAULT_CORRUPT:
-        return parse_corrupt(spec, ps->p[2], f, err, errlen);
+        return parse_corrupt(spec, ps->p[2], global, f, err, errlen);
     case OUT_FAULT_TRUNCATE:
         f->bytes = 0;
         if (ps->n == 3 && !parse_u64(ps->p[2], INT32_MAX, &f->bytes))
@@ -287,14 +322,88 @@ static void part_counts(out_fault_kind k, unsigned *lo, unsigned *hi)
     }
 }
 
-int out_fault_parse(const char *spec, out_fault *f, char *err, size_t errlen)
+/* NAME of an entry (SPEC 3, R3.4): 1 to 63 bytes. */
+static int copy_entry(const char *spec, const char *what, const char *name, out_fault *f,
+                      char *err, size_t errlen)
 {
+    size_t len = strlen(name);
+
+    if (len == 0 || len > OUT_FAULT_ENTRY_MAX)
+        return fail(err, errlen, spec, "%s '%s' is not 1 to %d bytes (SPEC 3)", what, name,
+                    OUT_FAULT_ENTRY_MAX);
+    memcpy(f->entry, name, len + 1);
+    return 0;
+}
+
+/*
+ * add-chop:FRAME:NAME:C:L:R:WAVE and remove-chop:FRAME:NAME: an entry NAME
+ * may hold ':' (a channel-name prefix, R1.14), so all after FRAME is kept
+ * whole. Returns 1 when spec is neither.
+ */
+static int parse_chop_fault(const char *spec, bool global, out_fault *f, char *err,
+                            size_t errlen)
+{
+    static const out_fault_kind kinds[] = { OUT_FAULT_ADD_CHOP, OUT_FAULT_REMOVE_CHOP };
+    char frame[32];
+
+    for (size_t i = 0; i < 2; i++) {
+        const char *kn = kind_names[kinds[i]], *p = spec + strlen(kn), *colon;
+        size_t flen;
+
+        if (strncmp(spec, kn, strlen(kn)) || *p != ':')
+            continue;
+        f->kind = kinds[i];
+        if (!global)
+            return fail(err, errlen, spec, "%s needs --memtype global (SPEC 3, R3.5)", kn);
+        colon = strchr(p + 1, ':');
+        flen = colon ? (size_t)(colon - (p + 1)) : 0;
+        if (!colon || flen >= sizeof(frame) || !colon[1])
+            return fail(err, errlen, spec, "expected %s", kind_usage[kinds[i]]);
+        memcpy(frame, p + 1, flen);
+        frame[flen] = '\0';
+        if (!parse_u64(frame, UINT64_MAX, &f->frame))
+            return fail(err, errlen, spec, "FRAME '%s' is not an integer from 0 to 2^64-1",
+                        frame);
+        if (f->kind == OUT_FAULT_REMOVE_CHOP)
+            return copy_entry(spec, "NAME", colon + 1, f, err, errlen);
+        if (strlen(colon + 1) > OUT_FAULT_CHOP_SPEC_MAX)
+            return fail(err, errlen, spec, "NAME:C:L:R:WAVE is too long");
+        memcpy(f->chop_spec, colon + 1, strlen(colon + 1) + 1);
+        return 0;
+    }
+    return 1;
+}
+
+int out_fault_parse(const char *spec, bool global, out_fault *f, char *err, size_t errlen)
+{
+    char buf[sizeof(((parts *)0)->buf)];
+    const char *at;
     parts ps;
     unsigned lo, hi;
     size_t k;
+    int rc;
 
     memset(f, 0, sizeof(*f));
-    if (split(spec, &ps))
+    rc = parse_chop_fault(spec, global, f, err, errlen);
+    if (rc <= 0)
+        return rc;
+    /* corrupt:...@ENTRY: FIELD and VALUE hold no '@', an entry NAME may. */
+    at = strchr(spec, '@');
+    if (at && !strncmp(spec, "corrupt:", 8)) {
+        if (!global)
+            return fail(err, errlen, spec, "@ENTRY needs --memtype global (SPEC 3)");
+        if ((size_t)(at - spec) >= sizeof(buf))
+            return fail(err, errlen, spec, "%s", "too long or too many ':' parts");
+        if (copy_entry(spec, "ENTRY", at + 1, f, err, errlen))
+            return -1;
+        memcpy(buf, spec, (size_t)(at - spec));
+        buf[at - spec] = '\0';
+    } else if (strlen(spec) < sizeof(buf)) {
+        memcpy(buf, spec, strlen(spec) + 1);
+    } else {
+        return fail(err, errlen, spec, "%s", "too long or too many ':' parts");
+    }
+    if (split(buf, &ps))
         return fail(err, errlen, spec, "%s", "too long or too many ':' parts");
     for (k = 0; k < KIND_COUNT; k++)
         if (!strcmp(ps.p[0], kind_names[k]))
@@ -302,14 +411,18 @@ int out_fault_parse(const char *spec, out_fault *f, char *err, size_t errlen)
     if (k == KIND_COUNT)
         return fail(err, errlen, spec,
                     "unknown fault '%s' (one of hold-lock, die-locked, unlocked-write, "
-                    "corrupt, truncate, unlink, resize, stall, leave-stale)",
+                    "corrupt, truncate, unlink, resize, stall, leave-stale, add-chop, "
+                    "remove-chop)",
                     ps.p[0]);
     f->kind = (out_fault_kind)k;
+    if (global && f->kind == OUT_FAULT_RESIZE)
+        return fail(err, errlen, spec, "resize is a local-mode fault; in global mode the "
+                    "segment resizes by add-chop and remove-chop (R3.5)");
     part_counts(f->kind, &lo, &hi);
     if (ps.n < lo || ps.n > hi)
         return fail(err, errlen, spec, "expected %s", kind_usage[k]);
     if (!parse_u64(ps.p[1], UINT64_MAX, &f->frame))
         return fail(err, errlen, spec, "FRAME '%s' is not an integer from 0 to 2^64-1",
                     ps.p[1]);
-    return parse_rest(spec, &ps, f, err, errlen);
+    return parse_rest(spec, &ps, global, f, err, errlen);
 }

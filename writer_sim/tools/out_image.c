@@ -169,21 +169,11 @@ static void print_summary(const image_args *a, const mix *m, size_t len)
     printf("frame %" PRIu64 "\n", a->shape.frame);
 }
 
-/* The single-generator shape of --chop number i, for its own entry. */
-static shape entry_shape(const shape *s, unsigned i)
-{
-    shape one = *s;
-
-    one.chops[0] = s->chops[i];
-    one.n_chops = 1;
-    return one;
-}
-
 /* Build the image of each --chop alone; returns 0 or TK_EXIT_USAGE. */
 static int build_entries(const shape *s, unsigned char **imgs, shmchop_global_build_entry *e)
 {
     for (unsigned i = 0; i < s->n_chops; i++) {
-        shape one = entry_shape(s, i);
+        shape one = shape_entry(s, &s->chops[i]);
         mix m = { 0 };
         size_t len = 0;
         int rc = open_mix(&one, &m);

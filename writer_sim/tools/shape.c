@@ -306,3 +306,12 @@ shmchop_build_opts shape_build_opts(const shape *s)
     shmchop_build_opts o = { .names = s->names, .ext = s->ext, .frame = s->frame };
     return o;
 }
+
+shape shape_entry(const shape *s, const shape_chop *g)
+{
+    shape one = *s;
+
+    one.chops[0] = *g;
+    one.n_chops = 1;
+    return one;
+}

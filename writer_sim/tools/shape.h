@@ -154,4 +154,8 @@ unsigned shape_digits(uint32_t n);
  * caller sets the publication fields (seq, times, pid). */
 shmchop_build_opts shape_build_opts(const shape *s);
 
+/* The single-generator shape of generator g with the other options of s:
+ * the shape of one entry of a global image (SPEC 3), built alone. */
+shape shape_entry(const shape *s, const shape_chop *g);
+
 #endif
