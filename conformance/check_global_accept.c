@@ -242,17 +242,6 @@ static Suite *global_accept_suite(void)
 
 int main(void)
 {
-    char tag[64];
-    SRunner *sr;
-    int failed;
-
-    sct_init_runner();
     setvbuf(stdout, NULL, _IOLBF, 0);
-    sr = srunner_create(global_accept_suite());
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    sct_run_tag(tag, sizeof(tag));
-    sct_sweep(tag, true, false);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sct_run_suite(global_accept_suite);
 }

@@ -464,16 +464,5 @@ static Suite *global_live_suite(void)
 
 int main(void)
 {
-    char tag[64];
-    SRunner *sr;
-    int failed;
-
-    sct_init_runner();
-    sr = srunner_create(global_live_suite());
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    sct_run_tag(tag, sizeof(tag));
-    sct_sweep(tag, true, false);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sct_run_suite(global_live_suite);
 }

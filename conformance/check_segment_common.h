@@ -313,4 +313,23 @@ static inline shmchop_segment *sct_reader(const char *name, const shmchop_segmen
     }                                                                          \
     END_TEST
 
+/* main() of a live suite: the runner's pid for the names, the suite run
+ * with Check's per-test fork, then whatever a failed test left of the
+ * runner's objects swept. Returns the exit status. */
+static inline int sct_run_suite(Suite *(*make)(void))
+{
+    char tag[64];
+    SRunner *sr;
+    int failed;
+
+    sct_init_runner();
+    sr = srunner_create(make());
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    sct_run_tag(tag, sizeof(tag));
+    sct_sweep(tag, true, false);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 #endif
