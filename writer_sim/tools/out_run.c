@@ -267,17 +267,25 @@ static int check_entry(const run_args *a, const shape_chop *g, const char *what)
     return check_mix(&one, a->timeslice);
 }
 
-/* The NAME:C:L:R:WAVE of an add-chop fault, parsed as a --chop. */
+/* The NAME:C:L:R:WAVE of an add-chop fault, parsed as a --chop; its
+ * error message names the fault first (the program name stands in for
+ * the prefix while the shape parser prints). */
 static int parse_added_chop(const run_args *a, const out_fault *f, shape_chop *g)
 {
     shape tmp = a->shape;
-    char what[OUT_FAULT_CHOP_SPEC_MAX + 64];
+    char what[OUT_FAULT_CHOP_SPEC_MAX + 64], prefix[OUT_FAULT_CHOP_SPEC_MAX + 128];
+    const char *prog = tk_prog();
+    int rc;
 
+    snprintf(what, sizeof(what), "--fault 'add-chop:%" PRIu64 ":%s'", f->frame, f->chop_spec);
+    snprintf(prefix, sizeof(prefix), "%s: %s", prog, what);
     tmp.n_chops = 0;
-    if (shape_option(&tmp, SHAPE_OPT_CHOP, f->chop_spec) != SHAPE_TAKEN)
+    tk_set_prog(prefix);
+    rc = shape_option(&tmp, SHAPE_OPT_CHOP, f->chop_spec);
+    tk_set_prog(prog);
+    if (rc != SHAPE_TAKEN)
         return TK_EXIT_USAGE;
     *g = tmp.chops[0];
-    snprintf(what, sizeof(what), "--fault add-chop:%" PRIu64 ":%s", f->frame, f->chop_spec);
     return check_entry(a, g, what);
 }
 
