@@ -371,6 +371,8 @@ static void check_says(const run_env *e, const char *want)
 
     ck_assert_int_eq(run_tool(check, out, sizeof(out)), 1);
     ck_assert_msg(strstr(out, want), "'%s' not in: %s", want, out);
+    /* Each verdict names the segment's data object, never "(null)". */
+    ck_assert_msg(!strstr(out, "(null)"), "%s", out);
 }
 
 /* R3.3, R5.5: corrupt:FRAME:FIELD@ENTRY breaks that entry's CHOP header

@@ -201,7 +201,7 @@ static int check_report(const check_args *a, const char *object, bool valid,
  * (R3.4), its verdict printed (human) or appended to `entries` (JSON);
  * its errors join `all`. Returns 0, or -ENOMEM.
  */
-static int check_entry(const check_args *a, const unsigned char *buf,
+static int check_entry(const check_args *a, const char *image_object, const unsigned char *buf,
                        const shmchop_global_header *h, uint32_t i, shmchop_diag *all,
                        json_t *entries)
 {
@@ -214,7 +214,7 @@ static int check_entry(const check_args *a, const unsigned char *buf,
     int rc;
 
     shmchop_global_entry_decode(buf, h->table_offset, i, &e);
-    snprintf(object, sizeof(object), "%.300s[%s]", a->image ? a->image : a->name, e.name);
+    snprintf(object, sizeof(object), "%.300s[%s]", image_object, e.name);
     shmchop_chop_init(&chop);
     rc = shmchop_global_entry_parse(buf, h, i, &po, &chop, NULL, &d);
     shmchop_chop_free(&chop);
@@ -255,7 +255,7 @@ static int check_global_buf(const check_args *a, const char *object, const unsig
     if (!a->json)
         tk_print_findings(stdout, &all);
     for (uint32_t i = 0; rc == 0 && i < h.entry_count; i++)
-        rc = check_entry(a, buf, &h, i, &all, entries);
+        rc = check_entry(a, object, buf, &h, i, &all, entries);
     if (rc == -ENOMEM) {
         json_decref(entries);
         tk_error("%s: out of memory", object);
