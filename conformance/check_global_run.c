@@ -468,6 +468,72 @@ START_TEST(r3_5_add_and_remove_chop_seen_by_attached_readers)
 }
 END_TEST
 
+/* `shmchop-in ls --json`: the object of name g (a new reference), or NULL. */
+static json_t *ls_name(const run_env *e, const char *g)
+{
+    const char *argv[] = { e->in_bin, "ls", "--json", NULL };
+    th_run_opts ro = { .timeout_ms = 10000 };
+    th_proc_result res;
+    json_error_t jerr;
+    json_t *root, *v, *found = NULL;
+    size_t i;
+
+    ck_assert_int_eq(th_run(argv, &ro, &res), 0);
+    ck_assert_int_eq(res.exit_code, 0);
+    root = json_loads(res.out, 0, &jerr);
+    ck_assert_msg(root, "ls --json is not JSON: %s", res.out);
+    th_proc_result_free(&res);
+    json_array_foreach(json_object_get(root, "names"), i, v)
+        if (!strcmp(json_string_value(json_object_get(v, "name")), g))
+            found = json_incref(v);
+    json_decref(root);
+    return found;
+}
+
+/* SPEC 7 ls, R2.8, R2.11 in global mode: a writer that leaves its global
+ * segment stale (leave-stale) is listed as stale with its entries (JSON
+ * "entries", the text's line after the name's), and `gc G` removes it. */
+START_TEST(r3_ls_lists_entries_and_gc_removes_stale_global_segment)
+{
+    run_env e;
+    const char *more[] = { "--chop", "a:2:8:60:sine", "--chop", "b:c:1:4:30:ramp", "--fps",
+                           "50", "--frames", "400", "--fault", "leave-stale:3", NULL };
+    char out[16384], data[300], want[300];
+    json_t *sum, *ent, *entries;
+
+    env_open(&e, "gc");
+    start_writer(&e, more);
+    sum = reap_writer(&e);
+    ck_assert(json_is_true(json_object_get(sum, "abandoned")));
+    json_decref(sum);
+    ent = ls_name(&e, e.g);
+    ck_assert_msg(ent, "ls does not list %s", e.g);
+    ck_assert_str_eq(json_string_value(json_object_get(ent, "state")), "stale");
+    entries = json_object_get(ent, "entries");
+    ck_assert_msg(json_is_array(entries) && json_array_size(entries) == 2, "entries of %s",
+                  e.g);
+    ck_assert_str_eq(json_string_value(json_array_get(entries, 0)), "a");
+    ck_assert_str_eq(json_string_value(json_array_get(entries, 1)), "b:c");
+    json_decref(ent);
+    const char *ls[] = { e.in_bin, "ls", NULL };
+    ck_assert_int_eq(run_tool(ls, out, sizeof(out)), 0);
+    snprintf(want, sizeof(want), "%s  stale", e.g);
+    ck_assert_msg(strstr(out, want), "%s", out);
+    ck_assert_msg(strstr(strstr(out, want), "\n  entries: a, b:c\n"), "%s", out);
+    snprintf(data, sizeof(data), "TouchSHM%s", e.g);
+    const char *dry[] = { e.in_bin, "gc", "--dry-run", e.g, NULL };
+    ck_assert_int_eq(run_tool(dry, out, sizeof(out)), 0);
+    ck_assert_msg(sct_obj(data, NULL, NULL), "gc --dry-run removed %s", data);
+    const char *gc[] = { e.in_bin, "gc", e.g, NULL };
+    ck_assert_int_eq(run_tool(gc, out, sizeof(out)), 0);
+    ck_assert_msg(!sct_obj(data, NULL, NULL), "gc left %s: %s", data, out);
+    ent = ls_name(&e, e.g);
+    ck_assert(!ent || !json_object_get(ent, "entries"));
+    json_decref(ent);
+    env_close(&e);
+}
+END_TEST
+
 /* R6.2, SPEC 7: global-mode mistakes are one line on stderr naming the
  * option and the value, exit 2, before any object exists. */
 START_TEST(r6_2_global_run_usage_errors_exit_2)
@@ -534,6 +600,7 @@ static Suite *global_run_suite(void)
     tcase_add_test(tc, r5_5_corrupt_global_header_fails_every_entry);
     tcase_add_test(tc, r3_5_add_and_remove_chop_seen_by_attached_readers);
     tcase_add_test(tc, r6_2_global_run_usage_errors_exit_2);
+    tcase_add_test(tc, r3_ls_lists_entries_and_gc_removes_stale_global_segment);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Administration of live-segment objects for shmchop-in ls / gc (R2.2, R2.3b, R2.8, R2.11). */
+#include <shmchop/global.h>
 #include <shmchop/image.h>
 #include <shmchop/segment.h>
 
@@ -232,6 +233,89 @@ int shmchop_shm_inspect(const char *name, shmchop_shm_status *st, char *err, siz
     name_probe np;
 
     return inspect(name, st, &np, err, errlen);
+}
+
+/* ---- the entries of a global segment (ls) ---- */
+
+/* The global header's seq, read by its own pread: each pread is one
+ * system call, so the copy between two of them cannot be reordered
+ * around them (the writer makes seq odd before and even after it
+ * writes, R1.17). */
+static int read_seq(int fd, uint64_t *seq)
+{
+    unsigned char b[8];
+
+    if (pread(fd, b, sizeof(b), SHMCHOP_GLOBAL_OFF_SEQ) != (ssize_t)sizeof(b))
+        return SHMCHOP_E_BAD_GLOBAL;
+    memcpy(seq, b, sizeof(b));
+    return 0;
+}
+
+/* Header and table copied into *out (malloc'd) in one sequence-lock
+ * pass; *h decoded. */
+static int copy_table(int fd, uint64_t obj_size, unsigned char **out, shmchop_global_header *h)
+{
+    unsigned char head[SHMCHOP_GLOBAL_HEADER_SIZE];
+    uint64_t s1, s2, end;
+    unsigned char *buf;
+    int rc;
+
+    if ((rc = read_seq(fd, &s1)) != 0)
+        return rc;
+    if (s1 & 1)
+        return SHMCHOP_E_TORN;
+    if (pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head))
+        return SHMCHOP_E_BAD_GLOBAL;
+    shmchop_global_header_decode(head, h);
+    if (h->magic != SHMCHOP_GLOBAL_MAGIC)
+        return SHMCHOP_E_BAD_MAGIC;
+    if (h->entry_count > SHMCHOP_GLOBAL_MAX_ENTRIES)
+        return SHMCHOP_E_LIMIT;
+    end = (uint64_t)h->table_offset + (uint64_t)h->entry_count * SHMCHOP_GLOBAL_ENTRY_SIZE;
+    if (h->table_offset < SHMCHOP_GLOBAL_HEADER_SIZE || end > h->size || end > obj_size)
+        return SHMCHOP_E_BAD_GLOBAL;
+    if (!(buf = malloc((size_t)end)))
+        return -ENOMEM;
+    if (pread(fd, buf, (size_t)end, 0) != (ssize_t)end || (rc = read_seq(fd, &s2)) != 0) {
+        free(buf);
+        return SHMCHOP_E_BAD_GLOBAL;
+    }
+    if (s2 != s1 || memcmp(buf, head, sizeof(head)) != 0) {
+        free(buf);
+        return SHMCHOP_E_TORN;
+    }
+    *out = buf;
+    return 0;
+}
+
+int shmchop_shm_global_entries(const shmchop_shm_status *st, shmchop_shm_entry_cb cb, void *arg)
+{
+    shmchop_global_header h;
+    shmchop_global_entry e;
+    unsigned char *buf = NULL;
+    struct stat sb;
+    int fd, rc = SHMCHOP_E_TORN;
+
+    if (!st || !st->data || !st->data_name[0])
+        return SHMCHOP_E_NO_WRITER;
+    if (shmchop__obj_open(st->data_name, O_RDONLY, &fd, &sb, NULL, 0) != 0)
+        return SHMCHOP_E_NO_WRITER;
+    if (!S_ISREG(sb.st_mode)) { /* R2.12: ls reports it as foreign already */
+        close(fd);
+        return SHMCHOP_E_BAD_GLOBAL;
+    }
+    for (int tries = 0; tries < 3 && rc == SHMCHOP_E_TORN; tries++)
+        rc = copy_table(fd, (uint64_t)sb.st_size, &buf, &h);
+    close(fd);
+    if (rc)
+        return rc;
+    for (uint32_t i = 0; i < h.entry_count && rc == 0; i++) {
+        shmchop_global_entry_decode(buf, h.table_offset, i, &e);
+        if (cb)
+            rc = cb(e.name, arg);
+    }
+    free(buf);
+    return rc ? rc : (int)h.entry_count;
 }
 
 /* The Shared Mem Name an object name belongs to, or false. */

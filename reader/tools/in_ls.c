@@ -26,15 +26,61 @@ static const char ls_usage[] =
     "objects, which a writer leaves behind on a clean exit, R2.8), unknown.\n"
     "\"in use by pid N\": a reader still maps the objects; \"foreign\": an object\n"
     "at the name's path is not what it should be (R2.12, R2.13), never touched.\n"
+    "A global segment (SPEC 3) lists its entries on the line after its own.\n"
     "\n"
     "  --json   one JSON object: {\"names\": [{\"name\", \"state\", \"writer_pid\",\n"
     "           \"writer_alive\", \"in_use\", \"user_pid\", \"foreign\",\n"
     "           \"objects\": [{\"object\", \"kind\", \"size\",\n"
-    "           \"mode\", \"owner\", ...}], ...}]}\n"
+    "           \"mode\", \"owner\", ...}], ...}]}; a global segment's\n"
+    "           object also has \"entries\": [entry names, table order]\n"
     "\n"
     "Exit status: 0 listed, 2 usage error or /dev/shm could not be read.\n";
 
 /* ---- ls ---- */
+
+/* The entry names of a global segment, collected for one name. */
+typedef struct entry_list {
+    bool json;
+    json_t *arr;   /* --json */
+    unsigned n;
+} entry_list;
+
+static int entry_one(const char *entry, void *arg)
+{
+    entry_list *l = arg;
+    char shown[300];
+
+    if (l->json)
+        return tk_json_append(l->arr, tk_json_str(entry)) ? -ENOMEM : 0;
+    tk_printable(shown, sizeof(shown), entry);
+    printf("%s%s", l->n++ ? ", " : "  entries: ", shown);
+    return 0;
+}
+
+/* A global segment's entries (SPEC 3): a line after the name's (human),
+ * or o's "entries" array (JSON); nothing for a local segment or one whose
+ * table cannot be read now. Returns 0 or -ENOMEM. */
+static int ls_entries(const shmchop_shm_status *st, json_t *o)
+{
+    entry_list l = { .json = o != NULL };
+    int rc;
+
+    if (l.json && !(l.arr = json_array()))
+        return -ENOMEM;
+    rc = shmchop_shm_global_entries(st, entry_one, &l);
+    if (!l.json) {
+        if (rc == 0)
+            printf("  entries: (none)\n");
+        else if (l.n)
+            putchar('\n');
+        return 0;
+    }
+    if (rc < 0) {
+        json_decref(l.arr);
+        return rc == -ENOMEM ? -ENOMEM : 0;
+    }
+    return tk_json_set(o, "entries", l.arr) ? -ENOMEM : 0;
+}
 
 typedef struct ls_ctx {
     bool json;
@@ -147,6 +193,7 @@ static void ls_print_name(const shmchop_shm_status *st, const shmchop_shm_names 
     else if (st->in_use < 0)
         printf("  maybe in use by pid %" PRIu32 " (cannot look)", st->user_pid);
     putchar('\n');
+    ls_entries(st, NULL);
     if (st->foreign)
         printf("  foreign: %s%s\n", st->foreign_why, st->foreign > 1 ? " (and more)" : "");
     for (unsigned i = 0; i < n; i++) {
@@ -222,6 +269,8 @@ static json_t *ls_json_name(const shmchop_shm_status *st, const shmchop_shm_name
         tk_json_set(o, "foreign_why", st->foreign ? tk_json_str(st->foreign_why) : json_null()))
         goto fail;
     if (tk_json_set(o, "objects", objs))
+        goto fail_o;
+    if (ls_entries(st, o))
         goto fail_o;
     return o;
 fail:

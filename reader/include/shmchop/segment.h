@@ -397,6 +397,24 @@ SHMCHOP_API int shmchop_shm_inspect(const char *name, shmchop_shm_status *st, ch
 typedef int (*shmchop_shm_list_cb)(const shmchop_shm_status *st, void *arg);
 SHMCHOP_API int shmchop_shm_list(shmchop_shm_list_cb cb, void *arg, char *err, size_t errlen);
 
+/*
+ * The entry names of the global image (SPEC 3) the data object of st (a
+ * shmchop_shm_inspect() or shmchop_shm_list() result) holds now, for ls:
+ * cb is called once per entry, in table order, with its name (cut at 63
+ * bytes and NUL-terminated). The header and the table are copied with
+ * pread inside one sequence-lock pass (seq at 16 even and unchanged, at
+ * most 3 tries); no lock is taken and nothing is changed. Returns the
+ * number of entries, SHMCHOP_E_NO_WRITER (no data object),
+ * SHMCHOP_E_BAD_MAGIC (not a global image: a local segment),
+ * SHMCHOP_E_BAD_GLOBAL (a table that does not fit the header or the
+ * object), SHMCHOP_E_LIMIT (more entries than SHMCHOP_GLOBAL_MAX_ENTRIES),
+ * SHMCHOP_E_TORN (the writer kept writing), a non-zero return of cb, or
+ * -errno.
+ */
+typedef int (*shmchop_shm_entry_cb)(const char *entry, void *arg);
+SHMCHOP_API int shmchop_shm_global_entries(const shmchop_shm_status *st,
+                                           shmchop_shm_entry_cb cb, void *arg);
+
 /* Called for each object gc removes (or would remove with dry_run). */
 typedef void (*shmchop_shm_gc_cb)(const char *object, const char *why, void *arg);
 
