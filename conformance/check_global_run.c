@@ -534,6 +534,44 @@ START_TEST(r3_ls_lists_entries_and_gc_removes_stale_global_segment)
 }
 END_TEST
 
+/* R3.5, README design note: remove-chop of the last entry publishes a
+ * valid global image of 0 entries at once, even on a frame whose time
+ * slices are all empty (rate 10 at 50 fps), and its reader fails with
+ * "no entry a in G". */
+START_TEST(r3_5_remove_last_chop_leaves_zero_entries)
+{
+    run_env e;
+    const char *more[] = { "--chop", "a:1:0:10:sine", "--timeslice", "--fps", "50",
+                           "--frames", "400", "--fault", "remove-chop:11:a", NULL };
+    shmchop_global_header h;
+    shmchop_reader *ra;
+    uint64_t now = shmchop_clock_ns();
+    char want[300];
+    const void *img;
+    size_t len;
+    json_t *sum;
+
+    env_open(&e, "last");
+    start_writer(&e, more);
+    ra = gl_reader(e.g, "a", 1000);
+    ck_assert(cook_until(ra, &now, true));
+    ck_assert_msg(cook_until(ra, &now, false), "entry a was never removed");
+    snprintf(want, sizeof(want), "no entry a in %s", e.g);
+    ck_assert_msg(strstr(shmchop_reader_errmsg(ra), want), "%s", shmchop_reader_errmsg(ra));
+    shmchop_reader_close(ra);
+    shmchop_segment *seg = seg_reader(e.g);
+    ck_assert_int_eq(shmchop_segment_read_owned(seg, &img, &len, NULL), 0);
+    ck_assert_int_eq(shmchop_global_validate(img, len, NULL, &h, NULL), 0);
+    ck_assert_uint_eq(h.entry_count, 0);
+    ck_assert_uint_ge(h.frame, 11);
+    shmchop_segment_close(seg);
+    sum = stop_writer(&e);
+    ck_assert_uint_eq(json_array_size(json_object_get(sum, "chops")), 0);
+    json_decref(sum);
+    env_close(&e);
+}
+END_TEST
+
 /* R6.2, SPEC 7: global-mode mistakes are one line on stderr naming the
  * option and the value, exit 2, before any object exists. */
 START_TEST(r6_2_global_run_usage_errors_exit_2)
@@ -599,6 +637,7 @@ static Suite *global_run_suite(void)
     tcase_add_test(tc, r3_3_corrupt_at_entry_fails_only_that_entry);
     tcase_add_test(tc, r5_5_corrupt_global_header_fails_every_entry);
     tcase_add_test(tc, r3_5_add_and_remove_chop_seen_by_attached_readers);
+    tcase_add_test(tc, r3_5_remove_last_chop_leaves_zero_entries);
     tcase_add_test(tc, r6_2_global_run_usage_errors_exit_2);
     tcase_add_test(tc, r3_ls_lists_entries_and_gc_removes_stale_global_segment);
     suite_add_tcase(s, tc);

@@ -433,6 +433,7 @@ typedef struct run_state {
     unsigned n_chops, chops_cap;
     unsigned char *gimg; /* global mode: the global image of every entry */
     size_t gimg_cap, gimg_len;
+    bool entries_changed; /* add-chop/remove-chop since the latest publish */
     char label[300];     /* "name N" or "global G", for messages */
     timing tm;
     uint32_t pid;
@@ -829,6 +830,7 @@ static void fault_remove_chop(run_state *st, const out_fault *f)
         return;
     }
     chop_remove(st, (unsigned)i);
+    st->entries_changed = true;
 }
 
 /* After a publish: the faults that change what was published. */
@@ -1000,7 +1002,7 @@ static void publish(run_state *st, uint64_t t, uint64_t frame, bool unlocked)
     rc = build_chops(st, t, frame, now, &any);
     if (rc)
         goto check;
-    if (!any && st->ever_published) {
+    if (!any && st->ever_published && !st->entries_changed) {
         /* Nothing new this frame (rates below fps): say we are alive. */
         rc = shmchop_writer_heartbeat(st->w, now);
         if (!rc)
@@ -1023,6 +1025,7 @@ static void publish(run_state *st, uint64_t t, uint64_t frame, bool unlocked)
     if (!rc) {
         st->published++;
         st->ever_published = true;
+        st->entries_changed = false;
         chops_published(st, t);
     }
 check:;
