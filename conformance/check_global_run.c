@@ -431,8 +431,8 @@ START_TEST(r3_5_add_and_remove_chop_seen_by_attached_readers)
 {
     run_env e;
     const char *more[] = { "--chop", "a:2:8:60:sine", "--chop", "b:1:4:60:sine", "--fps", "50",
-                           "--frames", "400", "--fault", "add-chop:25:c:3:5:120:ramp",
-                           "--fault", "remove-chop:75:a", NULL };
+                           "--frames", "400", "--fault", "add-chop:50:c:3:5:120:ramp",
+                           "--fault", "remove-chop:100:a", NULL };
     shmchop_reader *ra, *rb, *rc;
     uint64_t now = shmchop_clock_ns();
     char want[300], names[256];
