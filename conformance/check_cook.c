@@ -723,6 +723,75 @@ START_TEST(r4_1_live_cook_reads_a_writer)
 }
 END_TEST
 
+/*
+ * R4.2 with the one-copy read path: a whole-frame output of one source
+ * views the reader's private copy of the segment instead of copying it
+ * again. Failed reads (a bad image published) go to the other copy, so the
+ * output held through them is intact, frame after frame, and stays intact
+ * when set_params drops the source it views.
+ */
+START_TEST(r4_2_output_viewing_the_snapshot_survives_failed_reads)
+{
+    char name[64], err[256];
+    shmchop_writer *w = NULL;
+    shmchop_writer_opts wo = { 0 };
+    shmchop_reader_params p;
+    shmchop_reader *r;
+    shmchop_chop want;
+    size_t n;
+    int rc;
+
+    ck_assert_int_eq(th_unique_name(name, sizeof(name), "cookv"), 0);
+    r = tu_reader(name, false);
+    shmchop_chop_init(&want);
+    for (int k = 0; k < 6; k++) {
+        float plus = (float)k * 0.25f;
+        void *good = tu_image_make(2, 256, 1000, 0, "p q", gen_plus, &plus, true, true,
+                                   (uint32_t)k + 1, (uint32_t)getpid(), &n);
+        float other = plus + 100.0f;
+        size_t nb;
+        /* Other samples, the same size, and a bad magicNumber. */
+        unsigned char *bad = tu_image_make(2, 256, 1000, 0, "p q", gen_plus, &other, true, true,
+                                           (uint32_t)k + 1, (uint32_t)getpid(), &nb);
+        ck_assert_uint_eq(nb, n);
+        bad[0] ^= 0xFF;
+        if (!w) {
+            wo.initial_size = n;
+            rc = shmchop_writer_open(name, &wo, &w, err, sizeof(err));
+            ck_assert_msg(rc == 0, "%s", err);
+        }
+        ck_assert_int_eq(shmchop_writer_publish(w, good, n), 0);
+        rc = shmchop_reader_cook(r, T0 + (uint64_t)(3 * k) * FRAME_NS);
+        ck_assert_msg(rc == 0, "%s", shmchop_reader_errmsg(r));
+        ck_assert_int_eq(shmchop_chop_copy(&want, shmchop_reader_output(r)), 0);
+        ck_assert_float_eq(shmchop_chop_channel(&want, 1)[255], 1255.0f + plus);
+        /* Two failed reads in a row: both copies are written by then,
+         * unless the one viewed is spared. */
+        ck_assert_int_eq(shmchop_writer_publish(w, bad, n), 0);
+        for (int f = 1; f <= 2; f++) {
+            rc = shmchop_reader_cook(r, T0 + (uint64_t)(3 * k + f) * FRAME_NS);
+            ck_assert_int_eq(rc, SHMCHOP_E_BAD_MAGIC);
+            ck_assert_mem_eq(shmchop_reader_output(r)->data, want.data, 512 * sizeof(float));
+        }
+        free(good);
+        free(bad);
+    }
+    /* Another source: the one viewed is freed, the output is not. */
+    shmchop_reader_params_init(&p);
+    p.name = "shmchop_cookv_no_such_source";
+    ck_assert_int_eq(shmchop_reader_set_params(r, &p), 0);
+    ck_assert_mem_eq(shmchop_reader_output(r)->data, want.data, 512 * sizeof(float));
+    ck_assert_int_eq(shmchop_reader_cook(r, T0 + 100 * FRAME_NS), SHMCHOP_E_NO_WRITER);
+    ck_assert_mem_eq(shmchop_reader_output(r)->data, want.data, 512 * sizeof(float));
+    ck_assert_str_eq(shmchop_chop_name(shmchop_reader_output(r), 1), "q");
+    shmchop_reader_close(r);
+    shmchop_chop_free(&want);
+    ck_assert_int_eq(shmchop_writer_close(w), 0);
+    unsigned removed = 0;
+    ck_assert_int_eq(shmchop_shm_gc(name, false, NULL, NULL, &removed, err, sizeof(err)), 0);
+}
+END_TEST
+
 static Suite *cook_suite(void)
 {
     Suite *s = suite_create("cook");
@@ -750,6 +819,7 @@ static Suite *cook_suite(void)
     tcase_add_test(tc, r4_1_steady_state_allocates_nothing);
     tcase_add_test(tc, r4_1_memtype_global_without_writer);
     tcase_add_test(tc, r4_1_live_cook_reads_a_writer);
+    tcase_add_test(tc, r4_2_output_viewing_the_snapshot_survives_failed_reads);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -461,6 +461,58 @@ static bool too_many_chans(const uint8_t *data, size_t size)
     return n > FUZZ_MAX_CHANS && (uint32_t)n <= SHMCHOP_MAX_CHANS;
 }
 
+/* ---- stage 1b: validation in place -------------------------------------- */
+
+/* Bytes of a CHOP's names, NULs included. */
+static size_t chop_names_bytes(const shmchop_chop *c)
+{
+    if (c->num_chans == 0)
+        return 0;
+    return c->name_off[c->num_chans - 1] + strlen(shmchop_chop_name(c, c->num_chans - 1)) + 1;
+}
+
+/*
+ * shmchop_image_validate judges buf exactly as the parse `p` did (same
+ * code, same number of findings, same header) and views what the parse
+ * copied, whether or not the names of `known` (a legal CHOP's: the
+ * reader's fast path compares them instead of scanning) are offered.
+ */
+static void check_validate_agrees(const uint8_t *buf, size_t len, bool strict,
+                                  const struct parse *p, const shmchop_chop *known)
+{
+    shmchop_parse_opts opts = {.object = OBJECT, .strict = strict, .count_nonfinite = p->counted};
+    shmchop_image_view v = {0};
+    shmchop_image_info info;
+    shmchop_diag d;
+
+    if (known && known->num_chans) {
+        v.known_names = known->name_buf;
+        v.known_bytes = chop_names_bytes(known);
+        v.known_count = known->num_chans;
+    }
+    int rc = shmchop_image_validate(buf, len, &opts, &v, &info, &d);
+    FUZZ_CHECK_EQ(rc, p->rc);
+    FUZZ_CHECK_EQ(d.n_errors, p->diag.n_errors);
+    FUZZ_CHECK_EQ(d.n_warnings, p->diag.n_warnings);
+    FUZZ_CHECK(memcmp(&info.header, &p->info.header, sizeof info.header) == 0);
+    if (rc != 0)
+        return;
+    FUZZ_CHECK_EQ(info.checksum_ok, p->info.checksum_ok);
+    FUZZ_CHECK_EQ(v.num_chans, p->chop.num_chans);
+    FUZZ_CHECK_EQ(v.length, p->chop.length);
+    FUZZ_CHECK(v.rate == p->chop.rate);
+    FUZZ_CHECK_EQ(v.start, p->chop.start);
+    size_t samples = (size_t)v.num_chans * v.length;
+    FUZZ_CHECK((samples == 0) == (v.data_bytes == NULL));
+    if (samples)
+        FUZZ_CHECK(memcmp(v.data_bytes, p->chop.data, samples * 4u) == 0);
+    if (v.data)
+        FUZZ_CHECK((const void *)v.data == (const void *)v.data_bytes);
+    if (v.names_known)
+        FUZZ_CHECK(known && v.names_bytes == chop_names_bytes(known) &&
+                   memcmp(v.names, known->name_buf, v.names_bytes) == 0);
+}
+
 /* ---- stage 4: the cook ------------------------------------------------ */
 
 /* Time steps between cooks, in microseconds (index 0: one frame at fps). */
@@ -568,6 +620,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         strict_prev.rc == -ENOMEM)
         goto done; /* the machine's limit, not the parser's verdict */
     FUZZ_CHECK_EQ(loose.rc, loose_prev.rc);
+    check_validate_agrees(data, size, false, &loose, NULL);
+    check_validate_agrees(data, size, false, &loose, &prev);
+    check_validate_agrees(data, size, true, &strict, &prev);
+    if (loose.rc == 0) {
+        /* Its own names offered as known: compared, not scanned. */
+        check_validate_agrees(data, size, false, &loose, &loose.chop);
+        check_validate_agrees(data, size, true, &strict, &loose.chop);
+    }
     if (loose.rc != 0) {
         FUZZ_CHECK(strict.rc != 0 && strict_prev.rc != 0);
         goto done;

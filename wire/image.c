@@ -24,6 +24,9 @@ typedef struct parse_ctx {
     uint64_t names_bytes;  /* the names as output, NULs included */
     bool has_ext;
     shmchop_ext ext;
+    const shmchop_image_view *known; /* names the caller holds, or NULL */
+    bool names_known;      /* the names are the known ones: not scanned */
+    bool names_illegal;    /* some name byte is replaced by '_' (R1.14) */
 } parse_ctx;
 
 #define ERR(ctx, code, rule, field, ...)                                        \
@@ -260,6 +263,22 @@ static void check_ext(parse_ctx *ctx)
 }
 
 /*
+ * Whether the name area holds exactly the caller's known names: the same
+ * count and bytes, all before size. Those were scanned when the caller got
+ * them and were legal, so a full scan would find nothing either; a
+ * memcmp is far cheaper than checking every byte again.
+ */
+static bool names_are_known(const parse_ctx *ctx)
+{
+    const shmchop_image_view *k = ctx->known;
+    uint64_t pos = (uint64_t)ctx->h.name_data_offset;
+
+    return k && k->known_names && k->known_bytes && k->known_count == (uint32_t)ctx->h.num_chans &&
+           pos + k->known_bytes <= (uint64_t)ctx->h.size &&
+           memcmp(ctx->buf + pos, k->known_names, k->known_bytes) == 0;
+}
+
+/*
  * R1.13-R1.14: exactly numChans NUL-terminated names of 1..255 bytes from
  * nameDataOffset, all before size. Records where they end and how many
  * bytes they take.
@@ -269,6 +288,13 @@ static int scan_names(parse_ctx *ctx)
     const shmchop_header *h = &ctx->h;
     uint64_t pos = (uint64_t)h->name_data_offset;
     char shown[SHMCHOP_MESSAGE_MAX / 2];
+
+    if (names_are_known(ctx)) {
+        ctx->names_known = true;
+        ctx->names_bytes = ctx->known->known_bytes;
+        ctx->names_end = pos + ctx->known->known_bytes;
+        return 0;
+    }
 
     for (int32_t i = 0; i < h->num_chans; i++) {
         const char *name = (const char *)ctx->buf + pos;
@@ -295,6 +321,7 @@ static int scan_names(parse_ctx *ctx)
         }
         for (size_t k = 0; k < len; k++) {
             if (!shmchop__name_byte_ok((unsigned char)name[k])) {
+                ctx->names_illegal = true;
                 shmchop__printable(shown, sizeof(shown), name, len);
                 WARN(ctx, SHMCHOP_E_NAME_ILLEGAL, "R1.14", "names",
                      "name of channel %" PRId32 " '%s' has illegal bytes, replaced by '_'",
@@ -361,7 +388,11 @@ static void check_checksum(parse_ctx *ctx, shmchop_image_info *info)
 
     if (!ctx->has_ext || !(ctx->ext.flags & SHMCHOP_EXT_FLAG_CHECKSUM))
         return;
-    got = shmchop_image_checksum(ctx->buf, &ctx->h);
+    /* The names' end is known from the scan: no second pass over them. */
+    got = shmchop_crc32c(0, ctx->buf + ctx->h.channel_data_offset, (size_t)ctx->data_bytes);
+    if (ctx->names)
+        got = shmchop_crc32c(got, ctx->buf + ctx->h.name_data_offset,
+                             (size_t)(ctx->names_end - (uint64_t)ctx->h.name_data_offset));
     if (got != ctx->ext.checksum) {
         ERR(ctx, SHMCHOP_E_CHECKSUM, "R1.16a", "checksum",
              "checksum 0x%08" PRIX32 " does not match the content's 0x%08" PRIX32,
@@ -431,19 +462,18 @@ static size_t default_name_bytes(uint32_t i)
 }
 
 /* R1.14: copy the sent names, each illegal byte replaced by '_'. */
-static void fill_sent_names(const parse_ctx *ctx, shmchop_chop *chop)
+static void fill_sent_names(const shmchop_image_view *v, shmchop_chop *chop)
 {
-    const char *src = (const char *)ctx->buf + ctx->h.name_data_offset;
     size_t pos = 0;
 
-    if (ctx->names_bytes == 0)
+    if (v->names_bytes == 0)
         return;
-    memcpy(chop->name_buf, src, (size_t)ctx->names_bytes);
+    memcpy(chop->name_buf, v->names, v->names_bytes);
     for (uint32_t i = 0; i < chop->num_chans; i++) {
         char *name = chop->name_buf + pos;
         size_t len = strlen(name);
         chop->name_off[i] = (uint32_t)pos;
-        for (size_t k = 0; k < len; k++)
+        for (size_t k = 0; !v->names_legal && k < len; k++)
             if (!shmchop__name_byte_ok((unsigned char)name[k]))
                 name[k] = '_';
         pos += len + 1;
@@ -473,64 +503,118 @@ static size_t kept_names_bytes(const shmchop_chop *chop, uint32_t count)
     return chop->name_off[count - 1] + strlen(shmchop_chop_name(chop, count - 1)) + 1;
 }
 
-/* Move the validated image into chop; fails only with -ENOMEM, chop intact. */
-static int fill_chop(const parse_ctx *ctx, shmchop_chop *chop)
+int shmchop__image_view_names(const shmchop_image_view *v, shmchop_chop *chop, uint32_t length)
 {
-    uint32_t nc = (uint32_t)ctx->h.num_chans, len = (uint32_t)ctx->h.length;
-    uint32_t kept = ctx->names ? 0 : (chop->num_chans < nc ? chop->num_chans : nc);
+    uint32_t nc = v->num_chans;
+    uint32_t kept = v->names ? 0 : (chop->num_chans < nc ? chop->num_chans : nc);
     size_t kept_bytes = kept_names_bytes(chop, kept);
     size_t name_bytes = kept_bytes;
     int rc;
 
-    if (ctx->names)
-        name_bytes = (size_t)ctx->names_bytes;
+    if (v->names)
+        name_bytes = v->names_bytes;
     else
         for (uint32_t i = kept; i < nc; i++)
             name_bytes += default_name_bytes(i);
-    rc = shmchop_chop_reserve(chop, nc, len, name_bytes);
+    rc = shmchop_chop_reserve(chop, nc, length, name_bytes);
     if (rc)
         return rc;
-    if (ctx->names)
-        fill_sent_names(ctx, chop);
+    if (v->names)
+        fill_sent_names(v, chop);
     else
         fill_default_names(chop, kept, kept_bytes);
-    if (ctx->data_bytes)
-        memcpy(chop->data, ctx->buf + ctx->h.channel_data_offset, (size_t)ctx->data_bytes);
-    chop->rate = (double)ctx->h.sample_rate;
-    chop->start = ctx->has_ext ? ctx->ext.start : 0;
     return 0;
+}
+
+/* What a valid image shows, seen in place. */
+static void view_of(const parse_ctx *ctx, shmchop_image_view *v)
+{
+    const unsigned char *d = ctx->buf + ctx->h.channel_data_offset;
+
+    v->num_chans = (uint32_t)ctx->h.num_chans;
+    v->length = (uint32_t)ctx->h.length;
+    v->rate = (double)ctx->h.sample_rate;
+    v->start = ctx->has_ext ? ctx->ext.start : 0;
+    v->data_bytes = ctx->data_bytes ? d : NULL;
+    v->data = ctx->data_bytes && (uintptr_t)d % _Alignof(float) == 0 ? (const float *)(const void *)d
+                                                                     : NULL;
+    v->names = ctx->names ? (const char *)ctx->buf + ctx->h.name_data_offset : NULL;
+    v->names_bytes = ctx->names ? (size_t)ctx->names_bytes : 0;
+    v->names_legal = !ctx->names_illegal;
+    v->names_known = ctx->names_known;
+}
+
+/* Validate buf as an image; the findings go to diag, the header to info. */
+static int run_validate(parse_ctx *ctx, shmchop_image_info *info)
+{
+    int rc;
+
+    if (ctx->diag)
+        shmchop_diag_clear(ctx->diag);
+    if (info)
+        memset(info, 0, sizeof(*info));
+    rc = validate(ctx, info);
+    if (info) {
+        info->header = ctx->h;
+        info->has_ext = ctx->has_ext;
+        if (ctx->has_ext)
+            info->ext = ctx->ext;
+    }
+    return rc;
+}
+
+#define PARSE_CTX(buf_, avail_, opts_, diag_)                                        \
+    {                                                                                \
+        .buf = (buf_), .avail = (avail_),                                            \
+        .object = (opts_) && (opts_)->object ? (opts_)->object : "image",            \
+        .strict = (opts_) && (opts_)->strict,                                        \
+        .count_nonfinite = (opts_) && (opts_)->count_nonfinite, .diag = (diag_),     \
+    }
+
+int shmchop_image_validate(const void *buf, size_t avail, const shmchop_parse_opts *opts,
+                           shmchop_image_view *view, shmchop_image_info *info,
+                           shmchop_diag *diag)
+{
+    parse_ctx ctx = PARSE_CTX(buf, avail, opts, diag);
+    shmchop_image_view in = { 0 };
+    int rc;
+
+    if (view) {
+        in.known_names = view->known_names;
+        in.known_bytes = view->known_bytes;
+        in.known_count = view->known_count;
+        ctx.known = &in;
+    }
+    rc = run_validate(&ctx, info);
+    if (view) {
+        *view = in;
+        if (!rc)
+            view_of(&ctx, view);
+    }
+    return rc;
 }
 
 int shmchop_image_parse(const void *buf, size_t avail, const shmchop_parse_opts *opts,
                         shmchop_chop *chop, shmchop_image_info *info, shmchop_diag *diag)
 {
-    parse_ctx ctx = {
-        .buf = buf,
-        .avail = avail,
-        .object = opts && opts->object ? opts->object : "image",
-        .strict = opts && opts->strict,
-        .count_nonfinite = opts && opts->count_nonfinite,
-        .diag = diag,
-    };
-    int rc;
+    parse_ctx ctx = PARSE_CTX(buf, avail, opts, diag);
+    shmchop_image_view v = { 0 };
+    int rc = run_validate(&ctx, info);
 
-    if (diag)
-        shmchop_diag_clear(diag);
-    if (info)
-        memset(info, 0, sizeof(*info));
-    rc = validate(&ctx, info);
-    if (info) {
-        info->header = ctx.h;
-        info->has_ext = ctx.has_ext;
-        if (ctx.has_ext)
-            info->ext = ctx.ext;
-    }
     if (rc)
         return rc;
-    rc = fill_chop(&ctx, chop);
-    if (rc)
+    view_of(&ctx, &v);
+    /* Names and room first: on -ENOMEM chop is left as it was. */
+    rc = shmchop__image_view_names(&v, chop, v.length);
+    if (rc) {
         shmchop__diag_add(diag, 1, rc, "R4.2", "", ctx.object,
                           "out of memory for %" PRId32 " channels of %" PRId32 " samples",
                           ctx.h.num_chans, ctx.h.length);
-    return rc;
+        return rc;
+    }
+    if (ctx.data_bytes)
+        memcpy(chop->data, v.data_bytes, (size_t)ctx.data_bytes);
+    chop->rate = v.rate;
+    chop->start = v.start;
+    return 0;
 }

@@ -43,6 +43,16 @@ void shmchop__header_encode(void *buf, const shmchop_header *hdr);
  */
 bool shmchop__ext_find(const void *buf, size_t len, shmchop_ext *ext);
 
+/*
+ * Give chop the names of a valid view (R1.14-R1.15): the sent names, each
+ * illegal byte replaced by '_', or, when none are sent, the names chop
+ * already has for its first channels and "chan<i+1>" after them. Reserves
+ * room for num_chans x length samples (length 0: names only, the samples
+ * are not touched) and sets num_chans and length. Returns 0, or -ENOMEM
+ * with chop as it was.
+ */
+int shmchop__image_view_names(const shmchop_image_view *v, shmchop_chop *chop, uint32_t length);
+
 /* Whether byte c may stand in a channel name (R1.14). */
 static inline int shmchop__name_byte_ok(unsigned char c)
 {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The reader (Shared Mem In CHOP): parameters, sources and the cook (SPEC 4.1-4.5). */
+#include "image_internal.h"
 #include "reader_internal.h"
 #include "shm_util.h"
 
@@ -137,6 +138,9 @@ static void source_free(shmchop__source *s)
     shmchop_segment_close(s->seg);
     shmchop__global_release(s->global);
     free(s->gtake.buf);
+    free(s->snap[0]);
+    free(s->snap[1]);
+    free(s->aligned);
     shmchop_chop_free(&s->chop);
     shmchop__stream_free(&s->stream);
     free(s->prev);
@@ -156,6 +160,7 @@ static shmchop__source *source_new(const char *name, size_t len, shmchop_memtype
     if (!s)
         return NULL;
     s->name = strndup(name, len);
+    s->snap_cur = -1;
     shmchop_chop_init(&s->chop);
     shmchop__stream_init(&s->stream);
     if (!s->name)
@@ -311,6 +316,50 @@ static void free_param_storage(shmchop_reader *r)
     shmchop_scope_free(r->scope);
 }
 
+/* ---- output storage ----------------------------------------------------- */
+
+/* The CHOP gets its own samples back; a snapshot it viewed is no longer used. */
+static void store_release(shmchop_chop *c, shmchop__out_store *st)
+{
+    if (st->viewing) {
+        c->data = st->own;
+        c->data_cap = st->own_cap;
+        free(st->orphan);
+    }
+    *st = (shmchop__out_store){ .names_gen = st->names_gen };
+}
+
+/* The CHOP views src's snapshot `snap`, whose samples are at data. */
+static void store_view(shmchop_chop *c, shmchop__out_store *st, const shmchop__source *src,
+                       int snap, const float *data)
+{
+    if (!st->viewing) {
+        st->own = c->data;
+        st->own_cap = c->data_cap;
+        st->viewing = true;
+    }
+    free(st->orphan);
+    st->orphan = NULL;
+    st->src = src;
+    st->snap = snap;
+    /* Read only through the const accessors: the snapshot is never written
+     * while it is viewed. data_cap 0 keeps it out of any resize. */
+    c->data = (float *)data;
+    c->data_cap = 0;
+}
+
+/* Source s goes away: the output keeps the snapshot it views (R4.2). */
+static void forget_source(shmchop_reader *r, shmchop__source *s)
+{
+    if (r->out_store.viewing && r->out_store.src == s) {
+        r->out_store.orphan = s->snap[r->out_store.snap];
+        s->snap[r->out_store.snap] = NULL;
+        r->out_store.src = NULL;
+    }
+    if (r->next_store.src == s)
+        store_release(&r->next, &r->next_store);
+}
+
 /* Swap the built parameters in; what they replace is released. */
 static void commit_params(shmchop_reader *r, const shmchop_reader_params *p, param_build *b)
 {
@@ -319,8 +368,10 @@ static void commit_params(shmchop_reader *r, const shmchop_reader_params *p, par
     bool seg_opts_changed = p->strict != r->p.strict || p->lock_timeout_ms != r->p.lock_timeout_ms;
 
     for (unsigned k = 0; k < r->nsrc; k++)
-        if (!b->reused[k])
+        if (!b->reused[k]) {
+            forget_source(r, r->src[k]);
             source_free(r->src[k]);
+        }
     free_param_storage(r);
 
     r->p = *p;
@@ -427,19 +478,36 @@ void shmchop_reader_close(shmchop_reader *r)
 {
     if (!r)
         return;
+    store_release(&r->out, &r->out_store);
+    store_release(&r->next, &r->next_store);
     for (unsigned i = 0; i < r->nsrc; i++)
         source_free(r->src[i]);
     free_param_storage(r);
     shmchop_chop_free(&r->out);
     shmchop_chop_free(&r->next);
     shmchop_export_close(r->ex);
-    free(r->sel_names);
     free(r->sel);
     free(r->rows);
     free(r);
 }
 
 /* ---- reading ------------------------------------------------------------ */
+
+/* Grow *buf to hold `need` elements of `elem` bytes. */
+static int grow(void **buf, size_t *cap, size_t need, size_t elem)
+{
+    void *p;
+
+    if (need <= *cap)
+        return 0;
+    p = realloc(*buf, need * elem);
+    if (!p)
+        return -ENOMEM;
+    *buf = p;
+    *cap = need;
+    return 0;
+}
+
 
 /* A live read's findings and counters, local or global. */
 static void note_read(shmchop_reader *r, shmchop__source *s, unsigned n_warnings,
@@ -481,14 +549,25 @@ static int read_global_source(shmchop_reader *r, shmchop__source *s, bool retry,
                         msg[0] ? msg : shmchop_strerror(rc));
     s->img = s->gtake.buf;
     s->img_len = s->gtake.len;
+    s->snap_cur = -1; /* the take's buffer is reused by the next take */
     return 0;
 }
 
-/* Copy one live source's image out of its segment (section 2). */
+/* The snapshot a read of s may overwrite: not the one the output views. */
+static int free_snapshot(const shmchop_reader *r, const shmchop__source *s)
+{
+    const shmchop__out_store *o = &r->out_store;
+
+    return o->viewing && o->src == s && o->snap == 0 ? 1 : 0;
+}
+
+/* Copy one live source's image out of its segment (section 2): the one
+ * copy of the read (R2.9), into a snapshot that the output may then view. */
 static int read_source(shmchop_reader *r, shmchop__source *s)
 {
     shmchop_segment_status st;
     char msg[SHMCHOP_MESSAGE_MAX];
+    int slot = free_snapshot(r, s);
     int rc;
 
     if (!s->seg) {
@@ -499,7 +578,12 @@ static int read_source(shmchop_reader *r, shmchop__source *s)
         if (rc)
             return fail_msg(r, rc, shmchop_err_rule(rc), msg);
     }
-    rc = shmchop_segment_read_owned(s->seg, &s->img, &s->img_len, &st);
+    s->snap_cur = -1;
+    rc = shmchop_segment_read_grow(s->seg, &s->snap[slot], &s->snap_cap[slot], &s->img_len, &st);
+    if (rc == 0) {
+        s->img = s->snap[slot];
+        s->snap_cur = slot;
+    }
     shmchop_segment_get_stats(s->seg, &s->seg_stats);
     note_read(r, s, st.n_warnings, st.warning);
     if (rc)
@@ -535,6 +619,7 @@ static int take_images(shmchop_reader *r, const void *const images[], const size
     for (unsigned i = 0; i < n; i++) {
         shmchop__source *s = r->src[i];
         s->live = false;
+        s->snap_cur = -1; /* the caller's: not to be kept past the cook */
         if (!images[i]) {
             snprintf(msg, sizeof(msg), "%s: no image to read", s->object);
             return fail_msg(r, SHMCHOP_E_NO_WRITER, "R2.5", msg);
@@ -551,12 +636,12 @@ static void make_view(shmchop__source *s)
     shmchop__view *v = &s->view;
 
     memset(v, 0, sizeof(*v));
-    v->data = s->chop.data;
-    v->nch = s->chop.num_chans;
-    v->len = s->chop.length;
-    v->rate = s->chop.rate;
+    v->data = s->data;
+    v->nch = s->iv.num_chans;
+    v->len = s->iv.length;
+    v->rate = s->iv.rate;
     v->has_ext = s->info.has_ext;
-    v->start = s->chop.start;
+    v->start = s->iv.start;
     if (v->has_ext) {
         v->indexed = (s->info.ext.flags & SHMCHOP_EXT_FLAG_TIMESLICE) != 0;
         v->frame = s->info.ext.frame;
@@ -572,11 +657,72 @@ static void make_view(shmchop__source *s)
  * been caught mid-write without the lock. */
 #define CHECKSUM_RETRIES 8
 
+/* Bytes of a CHOP's names, NULs included. */
+static size_t names_size(const shmchop_chop *c)
+{
+    if (c->num_chans == 0)
+        return 0;
+    return c->name_off[c->num_chans - 1] + strlen(shmchop_chop_name(c, c->num_chans - 1)) + 1;
+}
+
+/* The validated image's names into s->chop, unless they are the ones it
+ * has (R1.15); its shape and timing always. Fails only with -ENOMEM. */
+static int take_names(shmchop__source *s)
+{
+    const shmchop_image_view *v = &s->iv;
+    bool same = v->names ? v->names_known || (v->num_chans == 0 && s->chop.num_chans == 0)
+                         : v->num_chans == s->chop.num_chans;
+    int rc;
+
+    if (!same) {
+        rc = shmchop__image_view_names(v, &s->chop, 0);
+        if (rc)
+            return rc;
+        s->names_bytes = names_size(&s->chop);
+        s->names_gen++;
+    }
+    s->chop.length = v->length;
+    s->chop.rate = v->rate;
+    s->chop.start = v->start;
+    return 0;
+}
+
+/* The samples in place; copied only out of an image misaligned for float. */
+static int take_samples(shmchop__source *s)
+{
+    size_t n = (size_t)s->iv.num_chans * s->iv.length;
+
+    s->data = s->iv.data;
+    if (s->data || !s->iv.data_bytes)
+        return 0;
+    if (grow((void **)&s->aligned, &s->aligned_cap, n, sizeof(float)))
+        return -ENOMEM;
+    memcpy(s->aligned, s->iv.data_bytes, n * sizeof(float));
+    s->data = s->aligned;
+    return 0;
+}
+
+/* Validate the read in place (section 1), the names compared with the
+ * ones held rather than scanned again. */
 static int parse_source(shmchop_reader *r, shmchop__source *s)
 {
     shmchop_parse_opts o = { .object = s->object, .strict = r->p.strict };
+    int rc;
 
-    return shmchop_image_parse(s->img, s->img_len, &o, &s->chop, &s->info, &r->pdiag);
+    s->iv = (shmchop_image_view){ .known_names = s->chop.num_chans ? s->chop.name_buf : NULL,
+                                  .known_bytes = s->names_bytes,
+                                  .known_count = s->chop.num_chans };
+    rc = shmchop_image_validate(s->img, s->img_len, &o, &s->iv, &s->info, &r->pdiag);
+    if (rc)
+        return rc;
+    rc = take_names(s);
+    if (!rc)
+        rc = take_samples(s);
+    if (rc)
+        shmchop__diag_add(&r->pdiag, 1, rc, "R4.2", "", s->object,
+                          "out of memory for %" PRIu32 " channels of %" PRIu32 " samples",
+                          s->iv.num_chans, s->iv.length);
+    return rc;
 }
 
 /* Validate every read (section 1); the first failure fails the cook. */
@@ -636,82 +782,50 @@ static int select_rate(shmchop_reader *r, double *rate)
 
 /* ---- merged channels and scope (R4.9, R4.12) ---------------------------- */
 
-/* Whether the merged names are the ones the selection was made for. */
+/* Whether the merged names are the ones the selection was made for: no
+ * source's names changed since (set_params makes a new selection). */
 static bool names_unchanged(const shmchop_reader *r)
 {
-    size_t pos = 0;
-    uint32_t total = 0;
-
     if (!r->sel_valid)
         return false;
-    for (unsigned i = 0; i < r->nsrc; i++) {
-        const shmchop_chop *c = &r->src[i]->chop;
-        for (uint32_t k = 0; k < c->num_chans; k++) {
-            const char *name = shmchop_chop_name(c, k);
-            size_t len = strlen(name) + 1;
-            if (pos + len > r->sel_names_len || memcmp(r->sel_names + pos, name, len) != 0)
-                return false;
-            pos += len;
-        }
-        total += c->num_chans;
-    }
-    return pos == r->sel_names_len && total == r->sel_total;
-}
-
-static int grow(void **buf, size_t *cap, size_t need, size_t elem)
-{
-    void *p;
-
-    if (need <= *cap)
-        return 0;
-    p = realloc(*buf, need * elem);
-    if (!p)
-        return -ENOMEM;
-    *buf = p;
-    *cap = need;
-    return 0;
+    for (unsigned i = 0; i < r->nsrc; i++)
+        if (r->src[i]->sel_names_gen != r->src[i]->names_gen)
+            return false;
+    return true;
 }
 
 /* Match the scope against the merged names again (only when they changed). */
 static int update_selection(shmchop_reader *r)
 {
-    size_t bytes = 0, pos = 0;
     uint64_t total = 0;
     uint32_t m = 0;
 
     if (names_unchanged(r))
         return 0;
     r->sel_valid = false;
-    for (unsigned i = 0; i < r->nsrc; i++) {
-        const shmchop_chop *c = &r->src[i]->chop;
-        total += c->num_chans;
-        for (uint32_t k = 0; k < c->num_chans; k++)
-            bytes += strlen(shmchop_chop_name(c, k)) + 1;
-    }
+    for (unsigned i = 0; i < r->nsrc; i++)
+        total += r->src[i]->chop.num_chans;
     if (total > UINT32_MAX)
         return fail(r, SHMCHOP_E_LIMIT, "R4.9", "%" PRIu64 " channels in all", total);
-    if (grow((void **)&r->sel_names, &r->sel_names_cap, bytes ? bytes : 1, 1) ||
-        grow((void **)&r->sel, &r->sel_cap, total ? total : 1, sizeof(bool)) ||
+    if (grow((void **)&r->sel, &r->sel_cap, total ? total : 1, sizeof(bool)) ||
         grow((void **)&r->rows, &r->rows_cap, total ? total : 1, sizeof(float *)))
         return fail(r, -ENOMEM, "R4.2", "out of memory for %" PRIu64 " channels", total);
     r->sel_count = 0;
     r->sel_name_bytes = 0;
     for (unsigned i = 0; i < r->nsrc; i++) {
-        const shmchop_chop *c = &r->src[i]->chop;
-        for (uint32_t k = 0; k < c->num_chans; k++, m++) {
-            const char *name = shmchop_chop_name(c, k);
-            size_t len = strlen(name) + 1;
-            memcpy(r->sel_names + pos, name, len);
-            pos += len;
+        shmchop__source *s = r->src[i];
+        for (uint32_t k = 0; k < s->chop.num_chans; k++, m++) {
+            const char *name = shmchop_chop_name(&s->chop, k);
             r->sel[m] = shmchop_scope_match(r->scope, name);
             if (r->sel[m]) {
                 r->sel_count++;
-                r->sel_name_bytes += len;
+                r->sel_name_bytes += strlen(name) + 1;
             }
         }
+        s->sel_names_gen = s->names_gen;
     }
-    r->sel_names_len = pos;
     r->sel_total = (uint32_t)total;
+    r->sel_gen++;
     r->sel_valid = true;
     return 0;
 }
@@ -734,42 +848,73 @@ static int check_size(shmchop_reader *r, uint64_t len, uint64_t chans, uint64_t 
                 what, chans, len, SHMCHOP_READER_MAX_LENGTH, SHMCHOP_READER_MAX_SAMPLES);
 }
 
-/* Size `next` for the selected channels, name them, and point rows at them. */
-static int prepare_next(shmchop_reader *r, uint32_t len)
+/* The selected names into `next`, unless they are there from a cook of
+ * the same selection. */
+static void name_next(shmchop_reader *r)
 {
     size_t pos = 0;
     uint32_t row = 0, m = 0;
 
-    if (shmchop_chop_reserve(&r->next, r->sel_count, len, r->sel_name_bytes))
-        return fail(r, -ENOMEM, "R4.2", "out of memory for %" PRIu32 " channels x %" PRIu32
-                    " samples", r->sel_count, len);
+    if (r->next_store.names_gen == r->sel_gen)
+        return;
     for (unsigned i = 0; i < r->nsrc; i++) {
         const shmchop_chop *c = &r->src[i]->chop;
         for (uint32_t k = 0; k < c->num_chans; k++, m++) {
             const char *name = shmchop_chop_name(c, k);
             size_t n;
-            r->rows[m] = NULL;
             if (!r->sel[m])
                 continue;
             n = strlen(name) + 1;
             memcpy(r->next.name_buf + pos, name, n);
-            r->next.name_off[row] = (uint32_t)pos;
-            /* Length 0: no row to write (and no pointer arithmetic on NULL). */
-            r->rows[m] = len ? r->next.data + (size_t)row * len : NULL;
+            r->next.name_off[row++] = (uint32_t)pos;
             pos += n;
-            row++;
         }
+    }
+    r->next_store.names_gen = r->sel_gen;
+}
+
+/* Size `next` for the selected channels, name them, and point rows at
+ * them; with `view`, its samples will be a snapshot's (no room made). */
+static int prepare_next(shmchop_reader *r, uint32_t len, bool view)
+{
+    uint32_t row = 0;
+
+    store_release(&r->next, &r->next_store);
+    if (shmchop_chop_reserve(&r->next, r->sel_count, view ? 0 : len, r->sel_name_bytes))
+        return fail(r, -ENOMEM, "R4.2", "out of memory for %" PRIu32 " channels x %" PRIu32
+                    " samples", r->sel_count, len);
+    r->next.length = len;
+    name_next(r);
+    if (view)
+        return 0;
+    for (uint32_t m = 0; m < r->sel_total; m++) {
+        /* Length 0: no row to write (and no pointer arithmetic on NULL). */
+        r->rows[m] = r->sel[m] && len ? r->next.data + (size_t)row * len : NULL;
+        row += r->sel[m];
     }
     return 0;
 }
 
 /* ---- the whole frame (R4.3, R4.8, R4.10-R4.11) -------------------------- */
 
+/* Whether the whole output is source 0's frame as it is, so that it can
+ * view the snapshot instead of copying it: one source read into a
+ * snapshot, every channel selected, nothing shifted or resampled. */
+static bool output_views_source(const shmchop_reader *r, double rate, int64_t s0, uint64_t len)
+{
+    const shmchop__source *s = r->src[0];
+
+    return r->nsrc == 1 && s->snap_cur >= 0 && s->data == s->iv.data && s->data &&
+           r->sel_count == s->chop.num_chans && shmchop__rate_equal(s->chop.rate, rate) &&
+           s0 == s->chop.start && len == s->chop.length;
+}
+
 static int build_whole(shmchop_reader *r, double rate)
 {
     uint64_t len, max_in = 0, in_samples = 0;
     int64_t s0;
     uint32_t m = 0;
+    bool view;
     int rc;
 
     for (unsigned i = 0; i < r->nsrc; i++) {
@@ -784,19 +929,25 @@ static int build_whole(shmchop_reader *r, double rate)
     rc = update_selection(r);
     if (!rc)
         rc = check_size(r, len, r->sel_count, max_in, in_samples, "output");
+    view = !rc && output_views_source(r, rate, s0, len);
     if (!rc)
-        rc = prepare_next(r, (uint32_t)len);
+        rc = prepare_next(r, (uint32_t)len, view);
     if (rc)
         return rc;
-    for (unsigned i = 0; i < r->nsrc; i++) {
-        const shmchop_chop *c = &r->src[i]->chop;
-        for (uint32_t k = 0; k < c->num_chans; k++, m++)
-            if (r->rows[m])
-                shmchop__resample_row(shmchop_chop_channel(c, k), c->length, NULL, c->start,
-                                      c->rate, s0, rate, r->rows[m], (uint32_t)len);
-    }
     r->next.rate = rate;
     r->next.start = s0;
+    if (view) {
+        store_view(&r->next, &r->next_store, r->src[0], r->src[0]->snap_cur, r->src[0]->data);
+        return 0;
+    }
+    for (unsigned i = 0; i < r->nsrc; i++) {
+        const shmchop__source *s = r->src[i];
+        const shmchop_chop *c = &s->chop;
+        for (uint32_t k = 0; k < c->num_chans; k++, m++)
+            if (r->rows[m])
+                shmchop__resample_row(s->data + (size_t)k * c->length, c->length, NULL,
+                                      c->start, c->rate, s0, rate, r->rows[m], (uint32_t)len);
+    }
     return 0;
 }
 
@@ -922,7 +1073,7 @@ static int build_slice(shmchop_reader *r, double rate)
     for (unsigned i = 0; !rc && i < r->nsrc; i++)
         rc = plan_source(r, r->src[i], rate, &sp);
     if (!rc)
-        rc = prepare_next(r, (uint32_t)sp.length);
+        rc = prepare_next(r, (uint32_t)sp.length, false);
     if (rc)
         return rc;
     /* Nothing fails from here on: the plan is carried out whole. */
@@ -966,7 +1117,11 @@ static void begin(shmchop_reader *r, uint64_t now_ns)
 /* The cook succeeded: the new output goes out, the reads are recorded. */
 static void publish(shmchop_reader *r)
 {
+    shmchop__out_store t = r->out_store;
+
     shmchop_chop_swap(&r->out, &r->next);
+    r->out_store = r->next_store;
+    r->next_store = t;
     for (unsigned i = 0; i < r->nsrc; i++)
         shmchop__track_update(&r->src[i]->track, &r->src[i]->view, r->now_ns);
     r->cooked_this_frame = true;

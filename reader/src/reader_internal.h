@@ -22,13 +22,28 @@ typedef struct shmchop__source {
                                    object of G (R3.6), acquired on the first
                                    live cook */
     shmchop__global_take gtake; /* this source's entry of the frame's copy */
+    /* the private copies of a local segment (R2.9): two, so that a read
+     * never overwrites the one the output may be viewing (R4.2) */
+    void *snap[2];
+    size_t snap_cap[2];
+    int snap_cur;               /* the snapshot of this cook's read, -1: the
+                                   image is not one (global entry, caller's) */
     /* this cook's read */
     const void *img;
     size_t img_len;
     shmchop_image_info info;
+    shmchop_image_view iv;      /* the image validated in place */
+    const float *data;          /* its samples: in img, or in `aligned` */
+    float *aligned;             /* the samples of an image misaligned for float */
+    size_t aligned_cap;
     shmchop__view view;
-    /* last successful parse: its names carry over when none are sent (R1.15) */
+    /* last successful parse: names (they carry over when none are sent,
+     * R1.15), num_chans, length, rate and start. Its samples are not
+     * kept: they are `data`, valid during the cook. */
     shmchop_chop chop;
+    size_t names_bytes;         /* bytes of chop's names, NULs included */
+    uint64_t names_gen;         /* counts changes of chop's names */
+    uint64_t sel_names_gen;     /* names_gen the reader's selection was made for */
     shmchop__track track;       /* frames seen (committed with the cook) */
     shmchop__stream stream;     /* time slicing queue (R4.5-R4.7) */
     float *prev;                /* hold before this slice, per channel (resampling) */
@@ -45,6 +60,19 @@ typedef struct shmchop__source {
                                         checksum mismatch (R1.16a) */
 } shmchop__source;
 
+/* Where an output CHOP's samples are: its own storage, or a source's
+ * snapshot that it views instead of copying it (one source, every channel,
+ * nothing resampled). */
+typedef struct shmchop__out_store {
+    bool viewing;               /* chop.data points into a snapshot */
+    float *own;                 /* then the CHOP's own samples are kept here */
+    size_t own_cap;
+    const shmchop__source *src; /* the source of the snapshot, NULL when it was freed */
+    int snap;                   /* which of src's snapshots */
+    void *orphan;               /* the snapshot of a freed source, freed on release */
+    uint64_t names_gen;         /* the selection its names were made for, 0: none */
+} shmchop__out_store;
+
 struct shmchop_reader {
     shmchop_reader_params p;    /* strings point at the copies below */
     char *s_name, *s_global, *s_scope, *s_root, *s_table;
@@ -54,10 +82,10 @@ struct shmchop_reader {
 
     shmchop_chop out;           /* the output (R4.3) */
     shmchop_chop next;          /* the cook builds here, swapped in on success */
+    shmchop__out_store out_store, next_store; /* swapped with them */
 
     /* merged channels: selection cache and output rows */
-    char *sel_names;            /* every merged name, packed, as last matched */
-    size_t sel_names_len, sel_names_cap;
+    uint64_t sel_gen;           /* counts selections made */
     uint32_t sel_total;         /* merged channels */
     bool *sel;                  /* selected by the scope, per merged channel */
     size_t sel_cap;

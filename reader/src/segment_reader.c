@@ -678,8 +678,8 @@ int shmchop_segment_read(shmchop_segment *seg, void *buf, size_t cap, size_t *le
     return rc;
 }
 
-int shmchop_segment_read_owned(shmchop_segment *seg, const void **image, size_t *len,
-                               shmchop_segment_status *st)
+int shmchop_segment_read_grow(shmchop_segment *seg, void **buf, size_t *cap, size_t *len,
+                              shmchop_segment_status *st)
 {
     shmchop_segment_status local;
     unsigned saved_n = 0;
@@ -689,10 +689,9 @@ int shmchop_segment_read_owned(shmchop_segment *seg, const void **image, size_t 
 
     if (!st)
         st = &local;
-    *image = NULL;
     *len = 0;
     for (int round = 0; round < 3; round++) {
-        rc = shmchop_segment_read(seg, seg->own, seg->own_cap, &n, st);
+        rc = shmchop_segment_read(seg, *buf, *cap, &n, st);
         /* The read that attaches reports the R2.11 findings; when it only
          * says how large the buffer must be, the read that copies attaches
          * no more, so the findings are carried over to it. */
@@ -703,20 +702,29 @@ int shmchop_segment_read_owned(shmchop_segment *seg, const void **image, size_t 
         if (rc != -ENOBUFS)
             break;
         /* Grows only when a (re)attachment maps a larger object. */
-        unsigned char *p = realloc(seg->own, n);
+        void *p = realloc(*buf, n);
         if (!p)
             return -ENOMEM;
-        seg->own = p;
-        seg->own_cap = n;
+        *buf = p;
+        *cap = n;
     }
     if (!st->n_warnings && saved_n) {
         st->n_warnings = saved_n;
         snprintf(st->warning, sizeof(st->warning), "%s", saved);
     }
-    if (rc == 0) {
-        *image = seg->own;
+    if (rc == 0)
         *len = n;
-    }
+    return rc;
+}
+
+int shmchop_segment_read_owned(shmchop_segment *seg, const void **image, size_t *len,
+                               shmchop_segment_status *st)
+{
+    void *own = seg->own;
+    int rc = shmchop_segment_read_grow(seg, &own, &seg->own_cap, len, st);
+
+    seg->own = own;
+    *image = rc == 0 ? seg->own : NULL;
     return rc;
 }
 

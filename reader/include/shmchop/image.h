@@ -137,6 +137,47 @@ SHMCHOP_API int shmchop_image_parse(const void *buf, size_t avail, const shmchop
                         shmchop_chop *chop, shmchop_image_info *info,
                         shmchop_diag *diag);
 
+/*
+ * A validated image seen in place: what shmchop_image_parse() would put in
+ * a CHOP, without copying the samples (SPEC R2.9: buf is the private copy).
+ */
+typedef struct shmchop_image_view {
+    /* in: names the caller already holds, validated and legal (e.g. the
+     * previous read's): known_count NUL-terminated names packed in
+     * known_bytes. When the image's name area starts with exactly these
+     * bytes and numChans == known_count, the names are compared, not
+     * scanned again. known_names NULL: always scanned. */
+    const char *known_names;
+    size_t known_bytes;
+    uint32_t known_count;
+    /* out */
+    uint32_t num_chans;
+    uint32_t length;       /* samples per channel */
+    double rate;
+    int64_t start;         /* ext.start with a valid extension block, else 0 */
+    const float *data;     /* num_chans * length samples, planar, inside buf;
+                              NULL when there are none or when buf + the data
+                              offset is not aligned for float (then read the
+                              bytes at data_bytes instead) */
+    const unsigned char *data_bytes; /* the same samples, any alignment */
+    const char *names;     /* the sent names inside buf, packed; NULL when
+                              namesSent is 0 (R1.15) */
+    size_t names_bytes;    /* their bytes, NULs included */
+    bool names_legal;      /* no name byte needs replacing (R1.14) */
+    bool names_known;      /* names equal known_names: not scanned */
+} shmchop_image_view;
+
+/*
+ * Validate buf[0, avail) exactly as shmchop_image_parse() does (same
+ * errors, warnings and info) and describe it in *view instead of copying
+ * it into a CHOP. The view points into buf: it is valid while buf is.
+ * On failure *view's out fields are zeroed.
+ */
+SHMCHOP_API int shmchop_image_validate(const void *buf, size_t avail,
+                                       const shmchop_parse_opts *opts,
+                                       shmchop_image_view *view, shmchop_image_info *info,
+                                       shmchop_diag *diag);
+
 /* How to lay out an image. Zeroed options give TouchDesigner's layout:
  * header, data right after it, names right after the data. */
 typedef struct shmchop_build_opts {

@@ -302,6 +302,17 @@ SHMCHOP_API int shmchop_segment_read(shmchop_segment *seg, void *buf, size_t cap
                                      shmchop_segment_status *st);
 
 /*
+ * Like shmchop_segment_read(), into the caller's buffer *buf of *cap bytes
+ * (malloc'd or NULL), which it grows with realloc() when the attachment
+ * needs more, so steady state allocates nothing. The caller frees it. A
+ * reader that keeps two such buffers and reads into the one it is not
+ * using gets each frame with one copy and can keep the last good one
+ * (libshmchop's reader does). -ENOMEM when growing fails (*buf intact).
+ */
+SHMCHOP_API int shmchop_segment_read_grow(shmchop_segment *seg, void **buf, size_t *cap,
+                                          size_t *len, shmchop_segment_status *st);
+
+/*
  * Like shmchop_segment_read(), into a buffer the segment owns. It grows
  * only when an attachment maps a larger object, so steady state allocates
  * nothing. *image stays valid until the next read or close.
