@@ -48,24 +48,6 @@ static void env_close(run_env *e)
     th_remove_tree(e->dir);
 }
 
-/* Whether the data object of G holds a published global image. */
-static bool published(const char *g)
-{
-    char path[400];
-    uint32_t magic = 0;
-    int fd;
-    bool ok;
-
-    snprintf(path, sizeof(path), "/dev/shm/TouchSHM%s", g);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ok = pread(fd, &magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) &&
-         magic == SHMCHOP_GLOBAL_MAGIC;
-    close(fd);
-    return ok;
-}
-
 /* Start `shmchop-out run --memtype global --global-name G --json` with
  * the further arguments `more` (NULL-terminated), and wait (bounded) for
  * its first publish. */
@@ -81,9 +63,10 @@ static void start_writer(run_env *e, const char *const *more)
     argv[n] = NULL;
     ck_assert_int_eq(th_spawn(argv, e->out_path, e->err_path, &e->pid), 0);
     end = sct_now_ms() + RUN_WAIT_MS;
-    while (!published(e->g) && sct_now_ms() < end)
+    while (!th_shm_has_magic(e->g, SHMCHOP_GLOBAL_MAGIC) && sct_now_ms() < end)
         sct_sleep_ms(5);
-    ck_assert_msg(published(e->g), "the writer did not publish %s", e->g);
+    ck_assert_msg(th_shm_has_magic(e->g, SHMCHOP_GLOBAL_MAGIC), "the writer did not publish %s",
+                  e->g);
 }
 
 /* Wait for the writer (killed at the deadline); it must exit 0. Returns

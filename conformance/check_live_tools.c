@@ -95,31 +95,13 @@ static void sleep_ms(unsigned ms)
         ;
 }
 
-/* Whether the data object holds a published image: the writer creates it
- * zeroed (R2.4) and publishes its first frame just after. */
-static bool published(const char *name)
-{
-    char path[400];
-    uint32_t magic = 0;
-    int fd;
-    bool ok;
-
-    snprintf(path, sizeof(path), "/dev/shm/TouchSHM%s", name);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ok = pread(fd, &magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) && magic == 0x12ED54CFu;
-    close(fd);
-    return ok;
-}
-
 /* Wait (bounded) until the writer has published its first frame. */
 static bool wait_for_writer(const char *name, unsigned timeout_ms)
 {
     double end = now_ms() + timeout_ms;
 
     while (now_ms() < end) {
-        if (published(name))
+        if (th_shm_has_magic(name, 0x12ED54CFu))
             return true;
         sleep_ms(5);
     }

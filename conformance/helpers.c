@@ -695,3 +695,19 @@ pid_t th_fork_tied(void)
     }
     return pid;
 }
+
+bool th_shm_has_magic(const char *name, uint32_t magic)
+{
+    char path[400];
+    uint32_t got = 0;
+    int fd;
+    bool ok;
+
+    snprintf(path, sizeof(path), "/dev/shm/TouchSHM%s", name);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ok = pread(fd, &got, sizeof(got), 0) == (ssize_t)sizeof(got) && got == magic;
+    close(fd);
+    return ok;
+}

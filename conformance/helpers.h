@@ -51,6 +51,11 @@ int th_remove_tree(const char *path);
  */
 int th_unique_name(char *out, size_t cap, const char *prefix);
 
+/* Whether /dev/shm/TouchSHM<name> exists and its first 4 bytes are magic
+ * (little-endian): a writer created the data object zeroed (R2.4) and has
+ * published into it. */
+bool th_shm_has_magic(const char *name, uint32_t magic);
+
 /* ---- paths of build products and vectors ---------------------------- */
 
 /* The first /dev/shm entry whose name contains `tag` (copied into first,

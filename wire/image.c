@@ -364,20 +364,28 @@ static void check_overlaps(parse_ctx *ctx)
             ", %" PRIu64 ")", n0, n1, e0, e1);
 }
 
-uint32_t shmchop_image_checksum(const void *buf, const shmchop_header *hdr)
+/* CRC-32C of the data area, then of the names up to names_end (R1.16a). */
+static uint32_t content_checksum(const unsigned char *p, const shmchop_header *hdr,
+                                 uint64_t names_end)
 {
-    const unsigned char *p = buf;
     uint64_t data_bytes = (uint64_t)hdr->num_chans * (uint64_t)hdr->length * 4u;
     uint32_t crc = shmchop_crc32c(0, p + hdr->channel_data_offset, (size_t)data_bytes);
 
-    if (hdr->names_sent != 0) {
-        uint64_t pos = (uint64_t)hdr->name_data_offset;
+    if (hdr->names_sent != 0)
+        crc = shmchop_crc32c(crc, p + hdr->name_data_offset,
+                             (size_t)(names_end - (uint64_t)hdr->name_data_offset));
+    return crc;
+}
+
+uint32_t shmchop_image_checksum(const void *buf, const shmchop_header *hdr)
+{
+    const unsigned char *p = buf;
+    uint64_t pos = (uint64_t)hdr->name_data_offset;
+
+    if (hdr->names_sent != 0)
         for (int32_t i = 0; i < hdr->num_chans; i++)
             pos += strnlen((const char *)p + pos, (size_t)((uint64_t)hdr->size - pos)) + 1;
-        crc = shmchop_crc32c(crc, p + hdr->name_data_offset,
-                             (size_t)(pos - (uint64_t)hdr->name_data_offset));
-    }
-    return crc;
+    return content_checksum(p, hdr, pos);
 }
 
 /* The checksum of a recognised block, when its flag says it is valid: a
@@ -389,10 +397,7 @@ static void check_checksum(parse_ctx *ctx, shmchop_image_info *info)
     if (!ctx->has_ext || !(ctx->ext.flags & SHMCHOP_EXT_FLAG_CHECKSUM))
         return;
     /* The names' end is known from the scan: no second pass over them. */
-    got = shmchop_crc32c(0, ctx->buf + ctx->h.channel_data_offset, (size_t)ctx->data_bytes);
-    if (ctx->names)
-        got = shmchop_crc32c(got, ctx->buf + ctx->h.name_data_offset,
-                             (size_t)(ctx->names_end - (uint64_t)ctx->h.name_data_offset));
+    got = content_checksum(ctx->buf, &ctx->h, ctx->names_end);
     if (got != ctx->ext.checksum) {
         ERR(ctx, SHMCHOP_E_CHECKSUM, "R1.16a", "checksum",
              "checksum 0x%08" PRIX32 " does not match the content's 0x%08" PRIX32,
