@@ -106,6 +106,22 @@ static int open_readers(bench_ctx *c, g64 *s)
     return 0;
 }
 
+/* The writers gave back data and info; gc takes every name's mutex
+ * objects (a name never opened has none, and gc removes nothing). */
+static void release_names(const g64 *s)
+{
+    char name[128];
+
+    if (s->global) {
+        bench_seg_release(s->base);
+        return;
+    }
+    for (unsigned i = 0; i < NODES; i++) {
+        snprintf(name, sizeof(name), "%s%u", s->base, i);
+        bench_seg_release(name);
+    }
+}
+
 /* One reader frame: every node cooked at one now_ns, one frame later
  * than the last op's, so global mode takes one fresh copy per op. */
 static int frame_op(bench_ctx *c, void *arg)
@@ -126,8 +142,11 @@ int bench_global_read_64(bench_ctx *c)
     size_t len = 0;
     int rc = -1;
 
-    snprintf(s.base, sizeof(s.base), "shmchop_bench_g64_%ld_%c", (long)getpid(),
-             s.global ? 'g' : 'l');
+    /* Every object name carries the run's tag (bench_seg_name), so the
+     * exit sweep finds what a failed run leaves. */
+    char tag[64];
+    bench_seg_name(tag, sizeof(tag));
+    snprintf(s.base, sizeof(s.base), "%sg64%c", tag, s.global ? 'g' : 'l');
     if (entry_image(img, &len) != 0) {
         bench_fail(c, "cannot build the entry image");
         goto out;
@@ -145,5 +164,7 @@ out:
         shmchop_reader_close(s.r[i]);
         shmchop_writer_close(s.w[i]);
     }
+    release_names(&s);
+    bench_seg_release(tag);
     return rc;
 }

@@ -26,6 +26,11 @@ static const double maxqueue_list[] = {3.0, 0.0, 1.0, 0.5, 10.0, 1000.0, 2.0, 3.
 
 /* Output samples plus queued samples one execution may cost (floats). */
 #define FUZZ_COOK_BUDGET (1u << 20)
+/* Channels of all sources one cook may cost: each one is a name (made up
+ * when the image sends none) and a scope match, some microseconds under
+ * ASan, and an image without samples claims up to SHMCHOP_MAX_CHANS of
+ * them in 36 bytes (a single such cook took 1.4 s in the AFL smoke). */
+#define FUZZ_COOK_CHAN_BUDGET (1u << 14)
 
 void fuzz_cook_params_decode(const uint8_t *p, size_t n, fuzz_cook_params *out)
 {
@@ -104,10 +109,20 @@ void fuzz_cook_close(fuzz_cook *fc)
     fc->scope = NULL;
 }
 
+bool fuzz_cook_chans_affordable(const fuzz_cook *fc, const uint8_t *img, size_t len)
+{
+    if (len < SHMCHOP_HEADER_SIZE)
+        return true;
+    int32_t nch = (int32_t)fuzz_le32(img + SHMCHOP_OFF_NUM_CHANS);
+    return nch < 0 || (uint64_t)nch * fc->prm.nsrc <= FUZZ_COOK_CHAN_BUDGET;
+}
+
 bool fuzz_cook_affordable(const fuzz_cook *fc, const uint8_t *img, size_t len)
 {
     if (len < SHMCHOP_HEADER_SIZE)
         return true;
+    if (!fuzz_cook_chans_affordable(fc, img, len))
+        return false;
     int32_t nch = (int32_t)fuzz_le32(img + SHMCHOP_OFF_NUM_CHANS);
     int32_t length = (int32_t)fuzz_le32(img + SHMCHOP_OFF_LENGTH);
     uint32_t bits = fuzz_le32(img + SHMCHOP_OFF_SAMPLE_RATE);
