@@ -32,7 +32,20 @@ typedef struct bench_def {
     int variant;          /* per-function switch, see each function */
     double goal;          /* speed goal: p50 ratio to the baseline at most this; 0 = none */
     const char *what;     /* one line for --list */
+    uint32_t chans, length; /* the frame shape (BENCH_SHAPES), 0 when the row has none */
 } bench_def;
+
+/*
+ * The frame shapes users send, chans x length per frame at 60 fps:
+ * control channels, stereo 44.1 kHz audio, a 16-channel 60 kHz block, a
+ * 4 MB frame. X(suffix, chans, length); a row of shape s is <series>_<s>.
+ */
+#define BENCH_SHAPES(X)          \
+    X("64x1", 64, 1)             \
+    X("2x735", 2, 735)           \
+    X("16x1000", 16, 1000)       \
+    X("1000x1000", 1000, 1000)
+#define BENCH_SHAPE_FPS 60.0
 
 /* Variants. */
 enum {
@@ -100,6 +113,10 @@ int bench_fail(bench_ctx *c, const char *fmt, ...) __attribute__((format(printf,
 typedef int (*bench_op_fn)(bench_ctx *c, void *st);
 int bench_run_op(bench_ctx *c, bench_op_fn op, bench_op_fn prep, void *st);
 
+/* Print a table of result file `path` (--tsv-from): "latency",
+ * "throughput" or "markdown". Returns 0, or 1 after a message. */
+int bench_tsv_from(const char *path, const char *table);
+
 /* ---- processes (bench_util.c) ------------------------------------------ */
 
 /* fork() whose child dies with the parent (PR_SET_PDEATHSIG). The child
@@ -140,6 +157,11 @@ void bench_ipc_path(char *out, size_t cap);
  * Returns a malloc'd image (*len bytes), or NULL. */
 void *bench_image_build(uint32_t chans, uint32_t length, double rate, uint64_t frame,
                         int64_t start, bool timeslice, size_t *len);
+
+/* The image of d's shape (chans x length, rate length * BENCH_SHAPE_FPS,
+ * so each frame is one 60 Hz cook's worth), as bench_image_build. */
+void *bench_shape_image(const bench_def *d, uint64_t frame, int64_t start, bool timeslice,
+                        size_t *len);
 
 /* The channel length that makes the image of `chans` channels (names,
  * extension block) closest to `target` bytes without exceeding it. */

@@ -279,6 +279,13 @@ fail:
     return img;
 }
 
+void *bench_shape_image(const bench_def *d, uint64_t frame, int64_t start, bool timeslice,
+                        size_t *len)
+{
+    return bench_image_build(d->chans, d->length, (double)d->length * BENCH_SHAPE_FPS, frame,
+                             start, timeslice, len);
+}
+
 static void put_le64(unsigned char *p, uint64_t v)
 {
     for (int i = 0; i < 8; i++)

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <math.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +35,9 @@
  * sides. Why each goal is what it is: bench/README.md.
  */
 #define COPY(name, base, fn, size, var, goal, what) \
-    { name, base, BENCH_COPY, fn, size, var, goal, what }
+    { name, base, BENCH_COPY, fn, size, var, goal, what, 0, 0 }
 #define LAT(name, base, fn, var, goal, what) \
-    { name, base, BENCH_LATENCY, fn, 0, var, goal, what }
+    { name, base, BENCH_LATENCY, fn, 0, var, goal, what, 0, 0 }
 
 /* Goals per size: crc32c, parse (parts, no goal), read_copy, read_copy_mutex,
  * cook, cook_ts. At 1 KiB the fixed cost of a read (locks, clock, checks,
@@ -168,125 +167,6 @@ static int parse_args(int argc, char **argv, options *o)
     return 0;
 }
 
-/* ---- measuring ------------------------------------------------------------- */
-
-volatile sig_atomic_t bench_stop;
-int bench_child_cpu = -1;
-
-#define MAX_SAMPLES ((size_t)1 << 22)
-
-int bench_fail(bench_ctx *c, const char *fmt, ...)
-{
-    va_list ap;
-    if (c->err[0])
-        return -1; /* keep the first cause */
-    va_start(ap, fmt);
-    vsnprintf(c->err, sizeof(c->err), fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-bool bench_running(bench_ctx *c)
-{
-    uint64_t now;
-
-    if (bench_stop) {
-        bench_fail(c, "interrupted");
-        return false;
-    }
-    if (c->err[0])
-        return false;
-    now = shmchop_clock_ns();
-    if (c->t_start == 0)
-        c->t_start = now; /* setup does not eat the warm-up */
-    if (!c->measuring) {
-        if (now - c->t_start < c->warmup_ns || c->warm_ops == 0)
-            return true;
-        c->measuring = true;
-        c->t_measure = now;
-        return true;
-    }
-    c->t_end = now;
-    if (c->n >= MAX_SAMPLES)
-        return false;
-    if (now - c->t_measure >= c->budget_ns && c->n >= c->min_samples)
-        return false;
-    /* A benchmark far slower than its budget stops with fewer samples
-     * rather than running for minutes. */
-    return now - c->t_measure < 20 * c->budget_ns;
-}
-
-static void push(double **arr, size_t *n, size_t *cap, double v)
-{
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 4096;
-        double *p;
-        if (ncap > MAX_SAMPLES)
-            ncap = MAX_SAMPLES;
-        if (*n >= ncap || (p = realloc(*arr, ncap * sizeof(double))) == NULL)
-            return;
-        *arr = p;
-        *cap = ncap;
-    }
-    (*arr)[(*n)++] = v;
-}
-
-void bench_record(bench_ctx *c, double ns_per_op, uint64_t ops)
-{
-    if (!c->measuring) {
-        c->warm_ops += ops;
-        return;
-    }
-    size_t before = c->n;
-    push(&c->samples, &c->n, &c->cap, ns_per_op);
-    if (c->n > before)
-        c->ops += ops;
-}
-
-void bench_record_aux(bench_ctx *c, double ns)
-{
-    if (c->measuring)
-        push(&c->aux, &c->naux, &c->aux_cap, ns);
-}
-
-static unsigned calibrate(bench_ctx *c, bench_op_fn op, void *st)
-{
-    double best = INFINITY;
-
-    for (int i = 0; i < 8; i++) {
-        uint64_t t0 = shmchop_clock_ns();
-        if (op(c, st))
-            return 0;
-        double t = (double)(shmchop_clock_ns() - t0);
-        if (t < best)
-            best = t;
-    }
-    if (best >= BENCH_BATCH_NS)
-        return 1;
-    double b = ceil(BENCH_BATCH_NS / (best > 1 ? best : 1));
-    return b > 65536 ? 65536 : (unsigned)b;
-}
-
-int bench_run_op(bench_ctx *c, bench_op_fn op, bench_op_fn prep, void *st)
-{
-    unsigned batch = 1;
-
-    if (!prep && (batch = calibrate(c, op, st)) == 0)
-        return -1;
-    c->batch = batch;
-    while (bench_running(c)) {
-        if (prep && prep(c, st))
-            return -1;
-        uint64_t t0 = shmchop_clock_ns();
-        for (unsigned i = 0; i < batch; i++) {
-            if (op(c, st))
-                return -1;
-        }
-        uint64_t t1 = shmchop_clock_ns();
-        bench_record(c, (double)(t1 - t0) / batch, batch);
-    }
-    return c->err[0] ? -1 : 0;
-}
 
 /* ---- results --------------------------------------------------------------- */
 
@@ -636,132 +516,6 @@ static int write_json(const char *path, json_t *machine, const result *res)
     return rc == 0 ? 0 : 1;
 }
 
-/* ---- TSV for gnuplot ----------------------------------------------------------- */
-
-static double jnum(const json_t *o, const char *key)
-{
-    const json_t *v = json_object_get(o, key);
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-static const char *jstr(const json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
-/* One row per benchmark: the percentiles (for the bar chart). */
-static void tsv_latency(const json_t *results)
-{
-    size_t i;
-    json_t *r;
-
-    printf("name\tkind\tp50_ns\tp90_ns\tp99_ns\tmax_ns\tratio\n");
-    json_array_foreach(results, i, r) {
-        if (strcmp(jstr(r, "state"), "ok") != 0)
-            continue;
-        printf("%s\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.4f\n", jstr(r, "name"), jstr(r, "kind"),
-               jnum(r, "p50_ns"), jnum(r, "p90_ns"), jnum(r, "p99_ns"), jnum(r, "max_ns"),
-               jnum(r, "ratio"));
-    }
-}
-
-/* One row per image size, one column per copy series (GB/s at p50). */
-static void tsv_throughput(const json_t *results)
-{
-    static const char *series[] = { "baseline_memcpy", "crc32c", "parse", "read_copy",
-                                     "read_copy_mutex", "cook", "cook_ts" };
-    const size_t ns = sizeof(series) / sizeof(series[0]);
-    size_t sizes[32], nsizes = 0, i;
-    json_t *r;
-
-    printf("bytes");
-    for (size_t k = 0; k < ns; k++)
-        printf("\t%s", series[k]);
-    printf("\n");
-    json_array_foreach(results, i, r) {
-        size_t b = (size_t)jnum(r, "nominal_bytes");
-        bool seen = false;
-        if (strcmp(jstr(r, "kind"), "copy") != 0 || b == 0)
-            continue;
-        for (size_t k = 0; k < nsizes; k++)
-            seen |= sizes[k] == b;
-        if (!seen && nsizes < 32)
-            sizes[nsizes++] = b;
-    }
-    for (size_t z = 0; z < nsizes; z++) {
-        printf("%zu", sizes[z]);
-        for (size_t k = 0; k < ns; k++) {
-            double gbps = NAN;
-            json_array_foreach(results, i, r) {
-                if ((size_t)jnum(r, "nominal_bytes") == sizes[z] &&
-                    strcmp(jstr(r, "series"), series[k]) == 0 &&
-                    strcmp(jstr(r, "state"), "ok") == 0)
-                    gbps = jnum(r, "rate");
-            }
-            if (isnan(gbps))
-                printf("\tNaN");
-            else
-                printf("\t%.4f", gbps);
-        }
-        printf("\n");
-    }
-}
-
-/* The README's table: one row per benchmark, numbers rounded for reading. */
-static void table_markdown(const json_t *results)
-{
-    size_t i;
-    json_t *r;
-
-    printf("| benchmark | bytes | p50 ns | p90 ns | p99 ns | max ns | rate | x baseline | goal |\n");
-    printf("|---|--:|--:|--:|--:|--:|--:|--:|---|\n");
-    json_array_foreach(results, i, r) {
-        const json_t *goal = json_object_get(r, "goal_met");
-        char ratio[32] = "", g[48] = "";
-        if (strcmp(jstr(r, "state"), "ok") != 0) {
-            printf("| `%s` | | | | | | %s | | |\n", jstr(r, "name"), jstr(r, "state"));
-            continue;
-        }
-        if (!isnan(jnum(r, "ratio")))
-            snprintf(ratio, sizeof(ratio), "%.2f", jnum(r, "ratio"));
-        if (json_is_boolean(goal))
-            snprintf(g, sizeof(g), "<= %.0f: %s", jnum(r, "goal_ratio"),
-                     json_is_true(goal) ? "met" : "**missed**");
-        else if (!isnan(jnum(r, "goal_ratio")) && ratio[0])
-            snprintf(g, sizeof(g), "<= %.0f: not judged", jnum(r, "goal_ratio"));
-        bool gbs = strcmp(jstr(r, "rate_unit"), "GB/s") == 0;
-        printf("| `%s` | %.0f | %.0f | %.0f | %.0f | %.0f | %.*f %s | %s | %s |\n", jstr(r, "name"),
-               jnum(r, "bytes"), jnum(r, "p50_ns"), jnum(r, "p90_ns"), jnum(r, "p99_ns"),
-               jnum(r, "max_ns"), gbs ? 2 : 0, jnum(r, "rate"), jstr(r, "rate_unit"), ratio, g);
-    }
-}
-
-static int tsv_from(const options *o)
-{
-    json_error_t e;
-    json_t *root = json_load_file(o->tsv_from, 0, &e);
-    const json_t *results;
-
-    if (!root) {
-        fprintf(stderr, "shmchop-bench: %s:%d: %s\n", o->tsv_from, e.line, e.text);
-        return 1;
-    }
-    results = json_object_get(root, "results");
-    if (!json_is_array(results) || strcmp(jstr(root, "schema"), "shmchop-bench/1") != 0) {
-        fprintf(stderr, "shmchop-bench: %s: not a shmchop-bench/1 result file\n", o->tsv_from);
-        json_decref(root);
-        return 1;
-    }
-    if (strcmp(o->table, "latency") == 0)
-        tsv_latency(results);
-    else if (strcmp(o->table, "throughput") == 0)
-        tsv_throughput(results);
-    else
-        table_markdown(results);
-    json_decref(root);
-    return 0;
-}
 
 /* ---- main ---------------------------------------------------------------------- */
 
@@ -853,7 +607,7 @@ int main(int argc, char **argv)
     if ((rc = parse_args(argc, argv, &o)) != 0)
         return rc;
     if (o.tsv_from)
-        return tsv_from(&o);
+        return bench_tsv_from(o.tsv_from, o.table);
     if (o.list) {
         list_benches();
         return 0;
