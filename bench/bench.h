@@ -11,6 +11,9 @@
 
 #include <shmchop/reader.h> /* shmchop_clock_ns() */
 
+/* The JSON result files' schema (bench/README.md). */
+#define BENCH_SCHEMA "shmchop-bench/2"
+
 #define KIB ((size_t)1024)
 #define MIB (KIB * 1024)
 
@@ -46,6 +49,12 @@ typedef struct bench_def {
     X("16x1000", 16, 1000)       \
     X("1000x1000", 1000, 1000)
 #define BENCH_SHAPE_FPS 60.0
+
+/* A module's rows (main.c lists the tables in run order). */
+typedef struct bench_table {
+    const bench_def *rows;
+    size_t n;
+} bench_table;
 
 /* Variants. */
 enum {

@@ -120,8 +120,8 @@ int bench_tsv_from(const char *path, const char *table)
         return 1;
     }
     results = json_object_get(root, "results");
-    if (!json_is_array(results) || strcmp(jstr(root, "schema"), "shmchop-bench/1") != 0) {
-        fprintf(stderr, "shmchop-bench: %s: not a shmchop-bench/1 result file\n", path);
+    if (!json_is_array(results) || strcmp(jstr(root, "schema"), BENCH_SCHEMA) != 0) {
+        fprintf(stderr, "shmchop-bench: %s: not a " BENCH_SCHEMA " result file\n", path);
         json_decref(root);
         return 1;
     }

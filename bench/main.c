@@ -65,7 +65,7 @@
     COPY("cook_ts_" sfx, "baseline_memcpy_" sfx, bench_cook, size, BV_TIMESLICE, g_ts, \
          "shmchop_reader_cook, time slicing, one new writer frame per cook"),
 
-static const bench_def g_benches[] = {
+static const bench_def g_core_rows[] = {
     SIZES(MEMCPY_ENTRY)
     SIZES(READ_ENTRIES)
     COPY("local_read_64", NULL, bench_global_read_64, 0, BV_LOCAL64, 0,
@@ -85,7 +85,28 @@ static const bench_def g_benches[] = {
     LAT("peer_zmq_ipc_pair", "pingpong_cacheline", bench_peer_zmq, 0, 0,
         "libzmq: the 8x1 CHOP image, ZMQ_PAIR round trip over ipc://"),
 };
-#define NBENCH (sizeof(g_benches) / sizeof(g_benches[0]))
+
+/*
+ * Every table of rows, in run order: a row's baseline must be in its own
+ * table above it or in an earlier table. A module with rows of its own
+ * (bench_<module>.c) exports them as bench_rows_<module>[] and its count.
+ */
+#define CORE_TABLE { g_core_rows, sizeof(g_core_rows) / sizeof(g_core_rows[0]) }
+static const bench_table g_tables[] = {
+    CORE_TABLE,
+};
+
+#define MAX_ROWS 256
+static const bench_def *g_benches[MAX_ROWS];
+static size_t g_nrows;
+
+static void collect_rows(void)
+{
+    for (size_t t = 0; t < sizeof(g_tables) / sizeof(g_tables[0]); t++) {
+        for (size_t i = 0; i < g_tables[t].n && g_nrows < MAX_ROWS; i++)
+            g_benches[g_nrows++] = &g_tables[t].rows[i];
+    }
+}
 
 /* ---- options --------------------------------------------------------------- */
 
@@ -170,9 +191,14 @@ static int parse_args(int argc, char **argv, options *o)
 
 /* ---- results --------------------------------------------------------------- */
 
+/* The percentiles every row's JSON lists, for the percentile plots. */
+static const double g_pcts[] = { 50, 75, 90, 95, 99, 99.5, 99.9, 99.99 };
+#define NPCTS (sizeof(g_pcts) / sizeof(g_pcts[0]))
+
 typedef struct stats {
     size_t n;
-    double p50, p90, p99, max, min, mean;
+    double p50, p90, p99, p999, max, min, mean;
+    double at[NPCTS]; /* at g_pcts */
 } stats;
 
 typedef enum { RUN_NONE, RUN_OK, RUN_FAILED, RUN_SKIPPED } run_state;
@@ -217,7 +243,9 @@ static void make_stats(double *v, size_t n, stats *s)
     double sum = 0;
 
     memset(s, 0, sizeof(*s));
-    s->p50 = s->p90 = s->p99 = s->max = s->min = s->mean = NAN;
+    s->p50 = s->p90 = s->p99 = s->p999 = s->max = s->min = s->mean = NAN;
+    for (size_t k = 0; k < NPCTS; k++)
+        s->at[k] = NAN;
     if (n == 0)
         return;
     qsort(v, n, sizeof(double), cmp_double);
@@ -227,6 +255,9 @@ static void make_stats(double *v, size_t n, stats *s)
     s->p50 = pct(v, n, 0.50);
     s->p90 = pct(v, n, 0.90);
     s->p99 = pct(v, n, 0.99);
+    s->p999 = pct(v, n, 0.999);
+    for (size_t k = 0; k < NPCTS; k++)
+        s->at[k] = pct(v, n, g_pcts[k] / 100.0);
     s->min = v[0];
     s->max = v[n - 1];
     s->mean = sum / (double)n;
@@ -234,7 +265,7 @@ static void make_stats(double *v, size_t n, stats *s)
 
 static const result *find_result(const result *res, const char *name)
 {
-    for (size_t i = 0; i < NBENCH; i++) {
+    for (size_t i = 0; i < g_nrows; i++) {
         if (strcmp(res[i].def->name, name) == 0)
             return &res[i];
     }
@@ -432,9 +463,16 @@ static json_t *num(double v)
 
 static json_t *stats_json(const stats *s)
 {
-    return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "samples", (json_int_t)s->n,
-                     "p50_ns", num(s->p50), "p90_ns", num(s->p90), "p99_ns", num(s->p99),
-                     "max_ns", num(s->max), "min_ns", num(s->min), "mean_ns", num(s->mean));
+    json_t *pcts = json_array();
+
+    /* [percentile, ns] pairs; a percentile beyond what the samples can
+     * tell (99.99 of 500 samples) is the maximum, as nearest rank says. */
+    for (size_t k = 0; k < NPCTS; k++)
+        json_array_append_new(pcts, json_pack("[f, o]", g_pcts[k], num(s->at[k])));
+    return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "samples",
+                     (json_int_t)s->n, "p50_ns", num(s->p50), "p90_ns", num(s->p90), "p99_ns",
+                     num(s->p99), "p999_ns", num(s->p999), "max_ns", num(s->max), "min_ns",
+                     num(s->min), "mean_ns", num(s->mean), "percentiles", pcts);
 }
 
 static const char *state_name(run_state s)
@@ -502,9 +540,9 @@ static int write_json(const char *path, json_t *machine, const result *res)
     json_t *arr = json_array();
     int rc;
 
-    json_object_set_new(root, "schema", json_string("shmchop-bench/1"));
+    json_object_set_new(root, "schema", json_string(BENCH_SCHEMA));
     json_object_set_new(root, "machine", machine);
-    for (size_t i = 0; i < NBENCH; i++) {
+    for (size_t i = 0; i < g_nrows; i++) {
         if (res[i].state != RUN_NONE)
             json_array_append_new(arr, result_json(&res[i]));
     }
@@ -571,14 +609,14 @@ static bool selected_by_filter(const bench_def *d, const options *o)
 
 static void select_benches(const options *o, bool *sel)
 {
-    for (size_t i = 0; i < NBENCH; i++)
-        sel[i] = selected_by_filter(&g_benches[i], o);
+    for (size_t i = 0; i < g_nrows; i++)
+        sel[i] = selected_by_filter(g_benches[i], o);
     /* Every ratio divides by a baseline run in this process. */
-    for (size_t i = 0; i < NBENCH; i++) {
-        if (!sel[i] || !g_benches[i].baseline)
+    for (size_t i = 0; i < g_nrows; i++) {
+        if (!sel[i] || !g_benches[i]->baseline)
             continue;
-        for (size_t k = 0; k < NBENCH; k++) {
-            if (strcmp(g_benches[k].name, g_benches[i].baseline) == 0)
+        for (size_t k = 0; k < g_nrows; k++) {
+            if (strcmp(g_benches[k]->name, g_benches[i]->baseline) == 0)
                 sel[k] = true;
         }
     }
@@ -586,8 +624,8 @@ static void select_benches(const options *o, bool *sel)
 
 static void list_benches(void)
 {
-    for (size_t i = 0; i < NBENCH; i++) {
-        const bench_def *d = &g_benches[i];
+    for (size_t i = 0; i < g_nrows; i++) {
+        const bench_def *d = g_benches[i];
         const char *miss = bench_peer_missing(d);
         printf("%-28s %-22s %s\n", d->name, d->baseline ? d->baseline : "(baseline)", d->what);
         if (miss)
@@ -598,12 +636,13 @@ static void list_benches(void)
 int main(int argc, char **argv)
 {
     options o;
-    bool sel[NBENCH];
-    result res[NBENCH];
+    static bool sel[MAX_ROWS];
+    static result res[MAX_ROWS];
     char load_before[128];
     int rc, failed = 0, missed = 0;
     size_t nsel = 0;
 
+    collect_rows();
     if ((rc = parse_args(argc, argv, &o)) != 0)
         return rc;
     if (o.tsv_from)
@@ -613,7 +652,7 @@ int main(int argc, char **argv)
         return 0;
     }
     select_benches(&o, sel);
-    for (size_t i = 0; i < NBENCH; i++)
+    for (size_t i = 0; i < g_nrows; i++)
         nsel += sel[i];
     if (nsel == 0) {
         fprintf(stderr, "shmchop-bench: no benchmark matches '%s' (see --list)\n", o.filter);
@@ -633,11 +672,11 @@ int main(int argc, char **argv)
            "benchmarks: one-way ns = round trip / 2\n",
            BENCH_BATCH_NS);
     memset(res, 0, sizeof(res));
-    for (size_t i = 0; i < NBENCH; i++) {
-        res[i].def = &g_benches[i];
+    for (size_t i = 0; i < g_nrows; i++) {
+        res[i].def = g_benches[i];
         if (!sel[i] || bench_stop)
             continue;
-        run_bench(&g_benches[i], &o, &res[i]);
+        run_bench(g_benches[i], &o, &res[i]);
         judge(&res[i], res);
         print_line(&res[i]);
         failed += res[i].state == RUN_FAILED;
