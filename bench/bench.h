@@ -64,6 +64,8 @@ enum {
     BV_PARSE = 1,     /* image part: shmchop_image_parse of a private copy */
     BV_WHOLE = 0,     /* cook: no time slicing */
     BV_TIMESLICE = 1, /* cook: time slicing, one new frame per cook */
+    BV_IMAGE = 0,     /* baseline_memcpy: the whole image of the row */
+    BV_SAMPLES = 1,   /* ... only its chans x length floats (a cook's output) */
 };
 
 /* Measurement state of the benchmark being run. */

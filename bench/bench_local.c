@@ -42,18 +42,29 @@ static int memcpy_op(bench_ctx *c, void *arg)
     return 0;
 }
 
+/* The image of a row: of its shape when it has one, else of its nominal size. */
+static void *row_image(const bench_def *d, size_t *len)
+{
+    if (d->chans)
+        return bench_shape_image(d, 1, 0, false, len);
+    return bench_image_build(BENCH_CHANS, length_for(d->size), 60.0, 1, 0, false, len);
+}
+
 int bench_memcpy(bench_ctx *c)
 {
     memcpy_state m = { 0 };
     size_t len = 0;
-    void *img = bench_image_build(BENCH_CHANS, length_for(c->def->size), 60.0, 1, 0, false, &len);
+    void *img = row_image(c->def, &len);
     int rc = -1;
 
     if (!img)
         return bench_fail(c, "cannot build a %zu-byte image", c->def->size);
-    /* Exactly the bytes a read of that image copies. The source is shmem
+    /* Exactly the bytes a read of that image copies (BV_SAMPLES: only its
+     * samples, what a cook's output holds). The source is shmem
      * (MAP_SHARED), like a segment; the destination private heap, like
      * the reader's buffer. */
+    if (c->def->variant == BV_SAMPLES)
+        len = (size_t)c->def->chans * c->def->length * sizeof(float);
     m.n = len;
     m.src = bench_shared_alloc(len);
     m.dst = malloc(len);
