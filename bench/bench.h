@@ -66,6 +66,8 @@ enum {
     BV_TIMESLICE = 1, /* cook: time slicing, one new frame per cook */
     BV_IMAGE = 0,     /* baseline_memcpy: the whole image of the row */
     BV_SAMPLES = 1,   /* ... only its chans x length floats (a cook's output) */
+    BV_FRESH_COPY = 0, /* bench_fresh: memcpy of a frame just written elsewhere */
+    BV_FRESH_READ = 1, /* ... shmchop read + validate of a frame just published */
 };
 
 /* Measurement state of the benchmark being run. */
@@ -192,6 +194,7 @@ int bench_cook(bench_ctx *c);
 int bench_pingpong_cacheline(bench_ctx *c);
 int bench_pingpong_pipe(bench_ctx *c);
 int bench_latency_publish_read(bench_ctx *c);
+int bench_fresh(bench_ctx *c);
 int bench_peer_liblo(bench_ctx *c);
 int bench_peer_zmq(bench_ctx *c);
 

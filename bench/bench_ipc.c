@@ -210,27 +210,38 @@ typedef struct lat_shared {
     line cpu;  /* the child's CPU */
 } lat_shared;
 
+static _Noreturn void lat_child_fail(lat_shared *sh, int rc, int where)
+{
+    sh->fail.aux = (uint64_t)where;
+    __atomic_store_n(&sh->fail.v, (uint64_t)(int64_t)rc, __ATOMIC_RELEASE);
+    _exit(6);
+}
+
+/* The reader holds a frame once it has copied it (one copy, R2.9) and
+ * validated the copy, as the In CHOP does before it cooks. */
 static void lat_child(lat_shared *sh, const char *name, bool mutex_path)
 {
     shmchop_segment_opts so = { .no_seqlock = mutex_path };
     shmchop_segment *seg = NULL;
     shmchop_segment_status st;
+    shmchop_parse_opts po = { .object = name };
+    shmchop_image_view view;
     char err[SHMCHOP_MESSAGE_MAX];
     uint64_t last = 0, quiet_since = shmchop_clock_ns();
-    size_t cap = 64 * 1024, n;
-    unsigned char *buf = malloc(cap);
+    size_t cap = 0, n;
+    void *buf = NULL;
     int rc, cpu = -1;
 
-    if (!buf || shmchop_segment_open(name, &so, &seg, err, sizeof(err)) != 0)
+    memset(&view, 0, sizeof(view));
+    if (shmchop_segment_open(name, &so, &seg, err, sizeof(err)) != 0)
         _exit(5);
     for (uint64_t k = 0;; k++) {
-        rc = shmchop_segment_read(seg, buf, cap, &n, &st);
-        if (rc != 0) {
-            sh->fail.aux = __LINE__;
-            __atomic_store_n(&sh->fail.v, (uint64_t)(int64_t)rc, __ATOMIC_RELEASE);
-            _exit(6);
-        }
+        rc = shmchop_segment_read_grow(seg, &buf, &cap, &n, &st);
+        if (rc != 0)
+            lat_child_fail(sh, rc, __LINE__);
         if (st.seq != last) {
+            if ((rc = shmchop_image_validate(buf, n, &po, &view, NULL, NULL)) != 0)
+                lat_child_fail(sh, rc, __LINE__);
             uint64_t t = shmchop_clock_ns();
             last = st.seq;
             quiet_since = t;
@@ -309,8 +320,7 @@ int bench_latency_publish_read(bench_ctx *c)
 
     bench_seg_name(name, sizeof(name));
     l.frame = 1;
-    l.img = bench_image_build(BENCH_SMALL_CHANS, BENCH_SMALL_LENGTH, 60.0, l.frame, 1, false,
-                              &l.len);
+    l.img = bench_shape_image(c->def, l.frame, 1, false, &l.len);
     l.sh = bench_shared_alloc(sizeof(lat_shared));
     if (!l.img || !l.sh) {
         bench_fail(c, "out of memory");
@@ -320,8 +330,8 @@ int bench_latency_publish_read(bench_ctx *c)
     c->bytes = l.len;
     c->aux_name = "oneway_direct";
     snprintf(c->note, sizeof(c->note),
-             "%d channels x %d sample, %zu-byte image with extension block; reader on the %s path",
-             BENCH_SMALL_CHANS, BENCH_SMALL_LENGTH, l.len,
+             "%u channels x %u samples, %zu-byte image with extension block; reader on the %s path",
+             c->def->chans, c->def->length, l.len,
              c->def->variant == BV_MUTEX ? "data mutex" : "seqlock");
     wo.initial_size = l.len;
     if (shmchop_writer_open(name, &wo, &l.w, err, sizeof(err)) != 0) {

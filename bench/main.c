@@ -34,55 +34,71 @@
  * process, never absolute times: a loaded or slower machine moves both
  * sides. Why each goal is what it is: bench/README.md.
  */
-#define COPY(name, base, fn, size, var, goal, what) \
-    { name, base, BENCH_COPY, fn, size, var, goal, what, 0, 0 }
-#define LAT(name, base, fn, var, goal, what) \
-    { name, base, BENCH_LATENCY, fn, 0, var, goal, what, 0, 0 }
+#define COPY(name, base, fn, size, var, what) \
+    { name, base, BENCH_COPY, fn, size, var, 0, what, 0, 0 }
+#define LAT(name, base, fn, var, what) \
+    { name, base, BENCH_LATENCY, fn, 0, var, 0, what, 0, 0 }
+#define SHAPED(name, base, kind, fn, var, chans, length, what) \
+    { name, base, kind, fn, 0, var, 0, what, chans, length }
 
-/* Goals per size: crc32c, parse (parts, no goal), read_copy, read_copy_mutex,
- * cook, cook_ts. At 1 KiB the fixed cost of a read (locks, clock, checks,
- * names) dwarfs a 20 ns memcpy; from 64 KiB on the bytes dominate. */
-#define SIZES(X)                                                                       \
-    X("1k", 1 * KIB, 0, 0, 50.0, 50.0, 120.0, 150.0)                                   \
-    X("64k", 64 * KIB, 0, 0, 9.0, 9.0, 12.0, 20.0)                                     \
-    X("1m", 1 * MIB, 0, 0, 9.0, 9.0, 12.0, 20.0)                                       \
-    X("16m", 16 * MIB, 0, 0, 9.0, 9.0, 12.0, 20.0)
+/* The per-size parts of a read, in process: where its time goes. */
+#define SIZES(X)         \
+    X("1k", 1 * KIB)     \
+    X("64k", 64 * KIB)   \
+    X("1m", 1 * MIB)     \
+    X("16m", 16 * MIB)
 
-#define MEMCPY_ENTRY(sfx, size, g_crc, g_parse, g_seq, g_mx, g_cook, g_ts)            \
-    COPY("baseline_memcpy_" sfx, NULL, bench_memcpy, size, 0, 0,                       \
-         "memcpy of the image's bytes from shmem to private memory: the floor of a read"),
-#define READ_ENTRIES(sfx, size, g_crc, g_parse, g_seq, g_mx, g_cook, g_ts)            \
-    COPY("crc32c_" sfx, "baseline_memcpy_" sfx, bench_image_part, size, BV_CRC, g_crc, \
+#define MEMCPY_ENTRY(sfx, size)                                                        \
+    COPY("baseline_memcpy_" sfx, NULL, bench_memcpy, size, BV_IMAGE,                   \
+         "memcpy of the image's bytes from shmem to private memory, hot"),
+#define READ_ENTRIES(sfx, size)                                                        \
+    COPY("crc32c_" sfx, "baseline_memcpy_" sfx, bench_image_part, size, BV_CRC,        \
          "shmchop_image_checksum: the CRC-32C every parse verifies"),                  \
     COPY("parse_" sfx, "baseline_memcpy_" sfx, bench_image_part, size, BV_PARSE,       \
-         g_parse, "shmchop_image_parse of a private copy"),                            \
+         "shmchop_image_parse of a private copy"),                                     \
     COPY("read_copy_" sfx, "baseline_memcpy_" sfx, bench_read_copy, size, BV_SEQLOCK,  \
-         g_seq, "shmchop_segment_read (sequence lock) + shmchop_image_parse"),         \
+         "shmchop_segment_read (sequence lock) + shmchop_image_parse"),                \
     COPY("read_copy_mutex_" sfx, "baseline_memcpy_" sfx, bench_read_copy, size,        \
-         BV_MUTEX, g_mx, "shmchop_segment_read (data mutex) + shmchop_image_parse"),   \
-    COPY("cook_" sfx, "baseline_memcpy_" sfx, bench_cook, size, BV_WHOLE, g_cook,      \
+         BV_MUTEX, "shmchop_segment_read (data mutex) + shmchop_image_parse"),         \
+    COPY("cook_" sfx, "baseline_memcpy_" sfx, bench_cook, size, BV_WHOLE,              \
          "shmchop_reader_cook of a live segment, no time slicing"),                    \
-    COPY("cook_ts_" sfx, "baseline_memcpy_" sfx, bench_cook, size, BV_TIMESLICE, g_ts, \
+    COPY("cook_ts_" sfx, "baseline_memcpy_" sfx, bench_cook, size, BV_TIMESLICE,       \
          "shmchop_reader_cook, time slicing, one new writer frame per cook"),
+
+/* The shapes users send: the floors first, then shmchop on them. */
+#define SHAPE_FLOORS(sfx, ch, len)                                                     \
+    SHAPED("baseline_memcpy_" sfx, NULL, BENCH_COPY, bench_memcpy, BV_IMAGE, ch, len,  \
+           "memcpy of the frame's image from shmem to private memory, hot"),           \
+    SHAPED("baseline_copy_" sfx, NULL, BENCH_COPY, bench_fresh, BV_FRESH_COPY, ch, len, \
+           "memcpy of a frame another process has just written: the floor of a read"),
+#define SHAPE_READ(sfx, ch, len)                                                       \
+    SHAPED("read_" sfx, "baseline_copy_" sfx, BENCH_COPY, bench_fresh, BV_FRESH_READ,  \
+           ch, len, "one copy + validation of a frame another process has just published"),
+#define SHAPE_LATENCY(sfx, ch, len)                                                    \
+    SHAPED("latency_" sfx, "baseline_cacheline", BENCH_LATENCY,                        \
+           bench_latency_publish_read, BV_SEQLOCK, ch, len,                            \
+           "publish to a reader process holding the validated frame, busy poll, seqlock"), \
+    SHAPED("latency_mutex_" sfx, "latency_" sfx, BENCH_LATENCY,                        \
+           bench_latency_publish_read, BV_MUTEX, ch, len,                              \
+           "the same, the reader copying under the data mutex (the compatible path)"),
 
 static const bench_def g_core_rows[] = {
     SIZES(MEMCPY_ENTRY)
     SIZES(READ_ENTRIES)
-    COPY("local_read_64", NULL, bench_global_read_64, 0, BV_LOCAL64, 0,
+    BENCH_SHAPES(SHAPE_FLOORS)
+    BENCH_SHAPES(SHAPE_READ)
+    LAT("baseline_cacheline", NULL, bench_pingpong_cacheline, 0,
+        "two processes bounce a counter through one cache line: the one-way floor"),
+    BENCH_SHAPES(SHAPE_LATENCY)
+    COPY("local_read_64", NULL, bench_global_read_64, 0, BV_LOCAL64,
          "one reader frame of 64 local In nodes, each reading its own 8x1 segment"),
-    COPY("global_read_64", "local_read_64", bench_global_read_64, 0, BV_GLOBAL64, 0,
+    COPY("global_read_64", "local_read_64", bench_global_read_64, 0, BV_GLOBAL64,
          "the same 64 In nodes in global mode: one copy of a 64-entry segment serves them (R3.6)"),
-    LAT("pingpong_cacheline", NULL, bench_pingpong_cacheline, 0, 0,
-        "two processes bounce a counter through one cache line: the physical floor"),
-    LAT("pingpong_pipe", "pingpong_cacheline", bench_pingpong_pipe, 0, 0,
+    LAT("pingpong_pipe", "baseline_cacheline", bench_pingpong_pipe, 0,
         "two processes, 1-byte round trips through two pipes"),
-    LAT("latency_publish_read", "pingpong_cacheline", bench_latency_publish_read, BV_SEQLOCK,
-        4.0, "writer process publishes an 8x1 CHOP, reader process spins on reads (seqlock)"),
-    LAT("latency_publish_read_mutex", "pingpong_cacheline", bench_latency_publish_read,
-        BV_MUTEX, 20.0, "the same, the reader copying under the data mutex"),
-    LAT("peer_liblo_osc_udp", "pingpong_cacheline", bench_peer_liblo, 0, 0,
+    LAT("peer_liblo_osc_udp", "baseline_cacheline", bench_peer_liblo, 0,
         "liblo: the 8x1 CHOP image as an OSC blob, UDP round trip over 127.0.0.1"),
-    LAT("peer_zmq_ipc_pair", "pingpong_cacheline", bench_peer_zmq, 0, 0,
+    LAT("peer_zmq_ipc_pair", "baseline_cacheline", bench_peer_zmq, 0,
         "libzmq: the 8x1 CHOP image, ZMQ_PAIR round trip over ipc://"),
 };
 
