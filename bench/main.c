@@ -2,6 +2,7 @@
 /* shmchop-bench: the registration list, the runner, one line per result, JSON and TSV output. */
 #include "bench.h"
 #include "bench_global.h"
+#include "bench_results.h"
 
 #include <errno.h>
 #include <math.h>
@@ -146,7 +147,7 @@ static void usage(FILE *f)
             "  --quick        about 0.2 s per benchmark (smoke test)\n"
             "  --seconds S    measured time per benchmark (default 1, after a warm-up of S/5)\n"
             "  --json FILE    write every result to FILE\n"
-            "  --check-goals  exit 3 when a speed goal (a ratio to the baseline) is missed\n"
+            "  --check-goals  exit 3 when a goal (bench/README.md, Goals) is missed\n"
             "  --pin          run on the first two allowed CPUs, parent on one, children on\n"
             "                 the other (default: not pinned)\n"
             "  --tsv-from F   print a table of the results in F and exit: TSV for gnuplot\n"
@@ -207,39 +208,7 @@ static int parse_args(int argc, char **argv, options *o)
 
 /* ---- results --------------------------------------------------------------- */
 
-/* The percentiles every row's JSON lists, for the percentile plots. */
-static const double g_pcts[] = { 50, 75, 90, 95, 99, 99.5, 99.9, 99.99 };
-#define NPCTS (sizeof(g_pcts) / sizeof(g_pcts[0]))
-
-typedef struct stats {
-    size_t n;
-    double p50, p90, p99, p999, max, min, mean;
-    double at[NPCTS]; /* at g_pcts */
-} stats;
-
-typedef enum { RUN_NONE, RUN_OK, RUN_FAILED, RUN_SKIPPED } run_state;
-
-typedef struct result {
-    const bench_def *def;
-    run_state state;
-    char msg[320];
-    char note[256];
-    stats s, aux;
-    const char *aux_name;
-    uint64_t ops;
-    unsigned batch;
-    size_t bytes;
-    double measured_s;
-    double same_cpu; /* see bench_ctx */
-    double ratio; /* NAN when the baseline has no p50 */
-    int goal_met; /* 1, 0, -1 no goal / no ratio */
-} result;
-
-/* Share of round trips with both processes on one CPU: above FLAG the line
- * says so; above JUDGE the p50 may be a scheduler hand-over rather than
- * the path (it is one once half the trips are), so the goal is not judged. */
-#define SAME_CPU_FLAG 0.05
-#define SAME_CPU_JUDGE 0.25
+const double bench_pcts[BENCH_NPCTS] = { 50, 75, 90, 95, 99, 99.5, 99.9, 99.99 };
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -260,7 +229,7 @@ static void make_stats(double *v, size_t n, stats *s)
 
     memset(s, 0, sizeof(*s));
     s->p50 = s->p90 = s->p99 = s->p999 = s->max = s->min = s->mean = NAN;
-    for (size_t k = 0; k < NPCTS; k++)
+    for (size_t k = 0; k < BENCH_NPCTS; k++)
         s->at[k] = NAN;
     if (n == 0)
         return;
@@ -272,17 +241,17 @@ static void make_stats(double *v, size_t n, stats *s)
     s->p90 = pct(v, n, 0.90);
     s->p99 = pct(v, n, 0.99);
     s->p999 = pct(v, n, 0.999);
-    for (size_t k = 0; k < NPCTS; k++)
-        s->at[k] = pct(v, n, g_pcts[k] / 100.0);
+    for (size_t k = 0; k < BENCH_NPCTS; k++)
+        s->at[k] = pct(v, n, bench_pcts[k] / 100.0);
     s->min = v[0];
     s->max = v[n - 1];
     s->mean = sum / (double)n;
 }
 
-static const result *find_result(const result *res, const char *name)
+const result *bench_find_result(const result *res, size_t n, const char *name)
 {
-    for (size_t i = 0; i < g_nrows; i++) {
-        if (strcmp(res[i].def->name, name) == 0)
+    for (size_t i = 0; i < n; i++) {
+        if (res[i].def && strcmp(res[i].def->name, name) == 0)
             return &res[i];
     }
     return NULL;
@@ -307,7 +276,6 @@ static void run_bench(const bench_def *d, const options *o, result *r)
     memset(&c, 0, sizeof(c));
     r->def = d;
     r->ratio = NAN;
-    r->goal_met = -1;
     if (skip) {
         r->state = RUN_SKIPPED;
         snprintf(r->msg, sizeof(r->msg), "%s", skip);
@@ -342,14 +310,10 @@ static void judge(result *r, const result *all)
 
     if (r->state != RUN_OK || !r->def->baseline)
         return;
-    b = find_result(all, r->def->baseline);
+    b = bench_find_result(all, g_nrows, r->def->baseline);
     if (!b || b->state != RUN_OK || !(b->s.p50 > 0))
         return;
     r->ratio = r->s.p50 / b->s.p50;
-    /* A round trip run on one shared core measures the scheduler: its
-     * ratio is printed but not held against the goal. */
-    if (r->def->goal > 0 && !(r->same_cpu > SAME_CPU_JUDGE || b->same_cpu > SAME_CPU_JUDGE))
-        r->goal_met = r->ratio <= r->def->goal;
 }
 
 static void print_line(const result *r)
@@ -376,16 +340,35 @@ static void print_line(const result *r)
         printf("  x   n/a  vs %s", d->baseline);
     else
         printf("  x%7.2f vs %s", r->ratio, d->baseline);
-    if (r->goal_met >= 0)
-        printf("  [goal <= %.1fx: %s]", d->goal, r->goal_met ? "met" : "MISSED");
-    else if (d->goal > 0 && !isnan(r->ratio))
-        printf("  [goal <= %.1fx: not judged]", d->goal);
     /* Both processes queued on one core measure the scheduler, not the
      * path: say so on the line itself. */
     if (r->same_cpu > SAME_CPU_FLAG)
         printf("  [one CPU for both in %.0f%% of trips]", 100 * r->same_cpu);
     printf("\n");
     fflush(stdout);
+}
+
+#define MAX_GOALS 64
+
+/* The goals section of the text output; returns how many were missed. */
+static int print_goals(const goal_verdict *gv, size_t n)
+{
+    int missed = 0;
+
+    if (n)
+        printf("# goals (bench/README.md, \"Goals\")\n");
+    for (size_t i = 0; i < n; i++) {
+        const goal_verdict *v = &gv[i];
+        if (v->met < 0) {
+            printf("%-28s %-62s not judged: %s\n", v->row, v->text, v->why);
+            continue;
+        }
+        missed += !v->met;
+        printf("%-28s %-62s %s: %.1f ns, bound %.1f ns (%.2fx of it)\n", v->row, v->text,
+               v->met ? "met" : "MISSED", v->value, v->limit,
+               v->limit > 0 ? v->value / v->limit : INFINITY);
+    }
+    return missed;
 }
 
 /* ---- the machine ------------------------------------------------------------- */
@@ -483,8 +466,8 @@ static json_t *stats_json(const stats *s)
 
     /* [percentile, ns] pairs; a percentile beyond what the samples can
      * tell (99.99 of 500 samples) is the maximum, as nearest rank says. */
-    for (size_t k = 0; k < NPCTS; k++)
-        json_array_append_new(pcts, json_pack("[f, o]", g_pcts[k], num(s->at[k])));
+    for (size_t k = 0; k < BENCH_NPCTS; k++)
+        json_array_append_new(pcts, json_pack("[f, o]", bench_pcts[k], num(s->at[k])));
     return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "samples",
                      (json_int_t)s->n, "p50_ns", num(s->p50), "p90_ns", num(s->p90), "p99_ns",
                      num(s->p99), "p999_ns", num(s->p999), "max_ns", num(s->max), "min_ns",
@@ -504,7 +487,37 @@ static void series_of(const char *name, char *out, size_t cap)
     snprintf(out, cap, "%.*s", (int)n, name);
 }
 
-static json_t *result_json(const result *r)
+/* The row's goals: each one's bound and verdict; goal_met is false when
+ * one is missed, true when all judged ones are met, null when none is
+ * judged; goal_ratio is the first p50 goal's bound over the baseline's p50. */
+static void goals_json(json_t *j, const result *r, const result *all, const goal_verdict *gv,
+                       size_t ngv)
+{
+    json_t *arr = json_array();
+    double goal_ratio = NAN;
+    int met = -1;
+    const result *b = r->def->baseline ? bench_find_result(all, g_nrows, r->def->baseline) : NULL;
+
+    for (size_t i = 0; i < ngv; i++) {
+        const goal_verdict *v = &gv[i];
+        if (strcmp(v->row, r->def->name) != 0)
+            continue;
+        json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:o, s:s}", "goal", v->text,
+                                             "value_ns", num(v->value), "limit_ns", num(v->limit),
+                                             "met", v->met < 0 ? json_null() : json_boolean(v->met),
+                                             "not_judged_because", v->met < 0 ? v->why : ""));
+        if (v->met >= 0)
+            met = met < 0 ? v->met : met && v->met;
+        if (v->on_p50 && isnan(goal_ratio) && b && b->state == RUN_OK && b->s.p50 > 0)
+            goal_ratio = v->limit / b->s.p50;
+    }
+    json_object_set_new(j, "goal_ratio", num(goal_ratio));
+    json_object_set_new(j, "goal_met", met < 0 ? json_null() : json_boolean(met));
+    json_object_set_new(j, "goals", arr);
+}
+
+static json_t *result_json(const result *r, const result *all, const goal_verdict *gv,
+                           size_t ngv)
 {
     const bench_def *d = r->def;
     json_t *j = json_object();
@@ -521,6 +534,7 @@ static json_t *result_json(const result *r)
     json_object_set_new(j, "nominal_bytes", json_integer((json_int_t)d->size));
     if (r->state != RUN_OK) {
         json_object_set_new(j, "message", json_string(r->msg));
+        goals_json(j, r, all, gv, ngv);
         return j;
     }
     double rate = rate_of(r, &unit);
@@ -536,8 +550,7 @@ static json_t *result_json(const result *r)
     json_object_set_new(j, "rate", num(rate));
     json_object_set_new(j, "rate_unit", json_string(unit));
     json_object_set_new(j, "ratio", num(r->ratio));
-    json_object_set_new(j, "goal_ratio", d->goal > 0 ? json_real(d->goal) : json_null());
-    json_object_set_new(j, "goal_met", r->goal_met < 0 ? json_null() : json_boolean(r->goal_met));
+    goals_json(j, r, all, gv, ngv);
     if (r->same_cpu >= 0)
         json_object_set_new(j, "same_cpu_fraction", json_real(r->same_cpu));
     if (r->aux_name && r->aux.n) {
@@ -550,7 +563,8 @@ static json_t *result_json(const result *r)
     return j;
 }
 
-static int write_json(const char *path, json_t *machine, const result *res)
+static int write_json(const char *path, json_t *machine, const result *res,
+                      const goal_verdict *gv, size_t ngv)
 {
     json_t *root = json_object();
     json_t *arr = json_array();
@@ -560,7 +574,7 @@ static int write_json(const char *path, json_t *machine, const result *res)
     json_object_set_new(root, "machine", machine);
     for (size_t i = 0; i < g_nrows; i++) {
         if (res[i].state != RUN_NONE)
-            json_array_append_new(arr, result_json(&res[i]));
+            json_array_append_new(arr, result_json(&res[i], res, gv, ngv));
     }
     json_object_set_new(root, "results", arr);
     rc = json_dump_file(root, path, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
@@ -696,10 +710,14 @@ int main(int argc, char **argv)
         judge(&res[i], res);
         print_line(&res[i]);
         failed += res[i].state == RUN_FAILED;
-        missed += res[i].goal_met == 0;
     }
     bench_cleanup_all();
-    if (o.json && write_json(o.json, machine_json(&o, clk, load_before), res) != 0)
+    /* Goals compare rows of different tables (a peer with shmchop): all
+     * are judged once every row has run. */
+    static goal_verdict gv[MAX_GOALS];
+    size_t ngv = bench_goals_judge(res, g_nrows, gv, MAX_GOALS);
+    missed = print_goals(gv, ngv);
+    if (o.json && write_json(o.json, machine_json(&o, clk, load_before), res, gv, ngv) != 0)
         failed++;
     if (bench_stop) {
         fprintf(stderr, "shmchop-bench: interrupted\n");
