@@ -40,6 +40,10 @@ struct shmchop_segment {
     const shmchop__payload_layout *lay; /* where seq, size, pid live (o.payload) */
     shmchop_shm_names names;
     char postfix[SHMCHOP_POSTFIX_SIZE];
+    /* The info object's postfix bytes as the last locked check found them
+     * healthy and unchanged (info_unchanged); known_raw false: none yet. */
+    char info_raw[SHMCHOP_POSTFIX_SIZE];
+    bool known_raw;
     bool attached, ever_attached;
     shmchop__mutex data_mx, info_mx;
     shmchop__info info;
@@ -69,6 +73,7 @@ static void drop(shmchop_segment *seg)
     shmchop__mutex_close(&seg->data_mx);
     shmchop__mutex_close(&seg->info_mx);
     seg->postfix[0] = '\0';
+    seg->known_raw = false;
     seg->attached = false;
     /* Forget the old writer too (R2.7a). */
     seg->probe_pid = 0;
@@ -301,6 +306,26 @@ fail:
     return rc;
 }
 
+/*
+ * R2.7 without the info mutex, the steady state's check: the info object
+ * exactly as the last locked check left it (the magic, supported, no
+ * detach, the same postfix bytes) needs nothing more. The fields come in
+ * one guarded copy (R2.15). A writer changing them meanwhile may leave
+ * the copy torn, which reads as a change, and the locked check then reads
+ * them whole; a change caught half-written and read as none is seen by
+ * the next read, and this one copies a whole frame of the old object
+ * (the sequence lock, or the data mutex), which the writer unlinks only
+ * after the change.
+ */
+static bool info_unchanged(const shmchop_segment *seg)
+{
+    shmchop__info_view v;
+
+    return seg->known_raw && shmchop__info_read(&seg->info, &v) == 0 &&
+           v.magic == SHMCHOP_INFO_MAGIC && v.supported && !v.detach &&
+           memcmp(v.postfix_raw, seg->info_raw, sizeof(seg->info_raw)) == 0;
+}
+
 /* R2.7: the info object, checked before every read. The inner mutex is
  * enough when nobody holds the R2.1 lock (see shmchop__mutex_peek). */
 static int check_info(shmchop_segment *seg, shmchop_segment_status *st, bool *moved)
@@ -312,6 +337,8 @@ static int check_info(shmchop_segment *seg, shmchop_segment_status *st, bool *mo
     int rc;
 
     *moved = false;
+    if (info_unchanged(seg))
+        return 0;
     rc = shmchop__mutex_peek(&seg->info_mx, seg->o.lock_timeout_ms, &ls, &got, SERR(seg));
     note_lock(seg, st, &ls, rc);
     if (rc != 0)
@@ -346,8 +373,13 @@ static int check_info(shmchop_segment *seg, shmchop_segment_status *st, bool *mo
     /* Compared after normalising: bytes after the NUL do not count. */
     if ((rc = shmchop__postfix_take(v.postfix_raw, pf, seg->info.name, SERR(seg))) != 0)
         return rc;
-    if (strcmp(pf, seg->postfix) != 0)
+    if (strcmp(pf, seg->postfix) != 0) {
         *moved = true;
+        return 0;
+    }
+    /* Healthy and unchanged: what the next reads compare with. */
+    memcpy(seg->info_raw, v.postfix_raw, sizeof(seg->info_raw));
+    seg->known_raw = true;
     return 0;
 }
 
