@@ -127,6 +127,7 @@ static int timed_read(bench_ctx *c, fresh_reader *rd, uint64_t k, size_t want)
 
     if (rc != 0)
         return bench_fail(c, "read: %s", st.message);
+    rd->view.known_data_crc = st.data_crc; /* CRC'd as it was copied */
     rc = shmchop_image_validate(rd->snap, n, &rd->po, &rd->view, NULL, NULL);
     if (rc != 0)
         return bench_fail(c, "validate: %s", shmchop_strerror(rc));

@@ -240,6 +240,7 @@ static void lat_child(lat_shared *sh, const char *name, bool mutex_path)
         if (rc != 0)
             lat_child_fail(sh, rc, __LINE__);
         if (st.seq != last) {
+            view.known_data_crc = st.data_crc;
             if ((rc = shmchop_image_validate(buf, n, &po, &view, NULL, NULL)) != 0)
                 lat_child_fail(sh, rc, __LINE__);
             uint64_t t = shmchop_clock_ns();

@@ -1422,6 +1422,63 @@ END_TEST
 /* R2.1/R2.9: a writer holding the data lock (live) makes a mutex-path
  * read fail with LOCK_TIMEOUT naming it, bounded; the seq-lock path is not
  * blocked by the mutex at all. */
+/* The CRC the copy makes of the data area, a chunk at a time (SPEC 1.3,
+ * R2.9: of the private copy), is the CRC of exactly those bytes, on both
+ * paths and across chunk boundaries; a data area inside the extension
+ * block gets none; validate uses it, so a wrong one shows. */
+static void check_copy_crc(const char *name, uint32_t chans, uint32_t length, bool mutex_path)
+{
+    sct_img im;
+    shmchop_segment_opts so = { .no_seqlock = mutex_path };
+    shmchop_segment_status st;
+    shmchop_header h;
+    void *buf = NULL;
+    size_t cap = 0, len = 0;
+
+    sct_img_init(&im);
+    size_t sz = sct_img_counter(&im, chans, length, 3, true);
+    shmchop_writer *w = sct_writer(name, sz, 0);
+    ck_assert_int_eq(shmchop_writer_publish(w, im.buf, sz), 0);
+    shmchop_segment *seg = sct_reader(name, &so);
+    ck_assert_int_eq(shmchop_segment_read_grow(seg, &buf, &cap, &len, &st), 0);
+    ck_assert(st.seqlock == !mutex_path);
+    shmchop_header_decode(buf, &h);
+    ck_assert_uint_eq(st.data_crc.off, (uint64_t)h.channel_data_offset);
+    ck_assert_uint_eq(st.data_crc.len, (uint64_t)chans * length * 4);
+    ck_assert_uint_eq(st.data_crc.crc,
+                      shmchop_crc32c(0, (unsigned char *)buf + st.data_crc.off, st.data_crc.len));
+    shmchop_image_view v = { .known_data_crc = st.data_crc };
+    ck_assert_int_eq(shmchop_image_validate(buf, len, NULL, &v, NULL, NULL), 0);
+    v.known_data_crc.crc ^= 1;
+    ck_assert_int_eq(shmchop_image_validate(buf, len, NULL, &v, NULL, NULL), SHMCHOP_E_CHECKSUM);
+    /* A header putting the data at 40, inside the block: nothing CRC'd. */
+    const int32_t inside = 40;
+    memcpy((unsigned char *)im.buf + SHMCHOP_OFF_DATA_OFFSET, &inside, sizeof(inside));
+    ck_assert_int_eq(shmchop_writer_publish(w, im.buf, sz), 0);
+    ck_assert_int_eq(shmchop_segment_read_grow(seg, &buf, &cap, &len, &st), 0);
+    ck_assert_uint_eq(st.data_crc.len, 0);
+    free(buf);
+    shmchop_segment_close(seg);
+    shmchop_writer_close(w);
+    sct_img_free(&im);
+}
+
+START_TEST(r2_9_copy_crcs_its_data_area)
+{
+    char name[128];
+    /* 4x32: one chunk; 8x20000: 640 KB, forty chunks of 16 KB. */
+    static const uint32_t shapes[][2] = { { 4, 32 }, { 8, 20000 } };
+
+    for (int i = 0; i < 2; i++) {
+        for (int mutex_path = 0; mutex_path < 2; mutex_path++) {
+            sct_name(name, sizeof(name), "crc");
+            check_copy_crc(name, shapes[i][0], shapes[i][1], mutex_path);
+            sct_cleanup(name);
+        }
+    }
+}
+END_TEST
+
 START_TEST(r2_9_read_bounded_by_held_lock)
 {
     char name[128];
@@ -1719,6 +1776,7 @@ static Suite *segment_suite(void)
     tcase_add_test(tc, r2_7_changed_postfix_reattaches);
     tcase_add_test(tc, r2_7b_writer_liveness);
     tcase_add_test(tc, r2_9_read_bounded_by_held_lock);
+    tcase_add_test(tc, r2_9_copy_crcs_its_data_area);
     tcase_add_test(tc, r2_3b_writer_killed_mid_publish);
     tcase_add_test(tc, r2_11_live_owner_error_dead_owner_cleanup);
     tcase_add_test(tc, r2_8_inspect_list_gc_break_lock);

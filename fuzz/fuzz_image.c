@@ -477,14 +477,36 @@ static size_t chop_names_bytes(const shmchop_chop *c)
  * copied, whether or not the names of `known` (a legal CHOP's: the
  * reader's fast path compares them instead of scanning) are offered.
  */
+/* The CRC of the data area the header claims, when it lies in buf. */
+static bool claimed_data_crc(const uint8_t *buf, size_t len, shmchop_crc_span *span)
+{
+    if (len < SHMCHOP_HEADER_SIZE)
+        return false;
+    int32_t nch = (int32_t)fuzz_le32(buf + SHMCHOP_OFF_NUM_CHANS);
+    int32_t length = (int32_t)fuzz_le32(buf + SHMCHOP_OFF_LENGTH);
+    int32_t off = (int32_t)fuzz_le32(buf + SHMCHOP_OFF_DATA_OFFSET);
+    if (nch <= 0 || length <= 0 || off < 0 || (size_t)off > len)
+        return false;
+    uint64_t samples = (uint64_t)nch * (uint64_t)length;
+    if (samples > (len - (size_t)off) / 4)
+        return false;
+    span->off = (uint64_t)off;
+    span->len = samples * 4;
+    span->crc = shmchop_crc32c(0, buf + off, (size_t)span->len);
+    return true;
+}
+
 static void check_validate_agrees(const uint8_t *buf, size_t len, bool strict,
-                                  const struct parse *p, const shmchop_chop *known)
+                                  const struct parse *p, const shmchop_chop *known,
+                                  const shmchop_crc_span *crc)
 {
     shmchop_parse_opts opts = {.object = OBJECT, .strict = strict, .count_nonfinite = p->counted};
     shmchop_image_view v = {0};
     shmchop_image_info info;
     shmchop_diag d;
 
+    if (crc)
+        v.known_data_crc = *crc;
     if (known && known->num_chans) {
         v.known_names = known->name_buf;
         v.known_bytes = chop_names_bytes(known);
@@ -620,13 +642,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         strict_prev.rc == -ENOMEM)
         goto done; /* the machine's limit, not the parser's verdict */
     FUZZ_CHECK_EQ(loose.rc, loose_prev.rc);
-    check_validate_agrees(data, size, false, &loose, NULL);
-    check_validate_agrees(data, size, false, &loose, &prev);
-    check_validate_agrees(data, size, true, &strict, &prev);
+    check_validate_agrees(data, size, false, &loose, NULL, NULL);
+    check_validate_agrees(data, size, false, &loose, &prev, NULL);
+    check_validate_agrees(data, size, true, &strict, &prev, NULL);
+    /* The CRC a copy made of the claimed data area, as the segment
+     * reader hands it over: no verdict may change. */
+    shmchop_crc_span span;
+    if (claimed_data_crc(data, size, &span))
+        check_validate_agrees(data, size, false, &loose, NULL, &span);
     if (loose.rc == 0) {
         /* Its own names offered as known: compared, not scanned. */
-        check_validate_agrees(data, size, false, &loose, &loose.chop);
-        check_validate_agrees(data, size, true, &strict, &loose.chop);
+        check_validate_agrees(data, size, false, &loose, &loose.chop, NULL);
+        check_validate_agrees(data, size, true, &strict, &loose.chop, NULL);
     }
     if (loose.rc != 0) {
         FUZZ_CHECK(strict.rc != 0 && strict_prev.rc != 0);

@@ -366,10 +366,17 @@ static void check_overlaps(parse_ctx *ctx)
 
 /* CRC-32C of the data area, then of the names up to names_end (R1.16a). */
 static uint32_t content_checksum(const unsigned char *p, const shmchop_header *hdr,
-                                 uint64_t names_end)
+                                 uint64_t names_end, const shmchop_crc_span *known)
 {
     uint64_t data_bytes = (uint64_t)hdr->num_chans * (uint64_t)hdr->length * 4u;
-    uint32_t crc = shmchop_crc32c(0, p + hdr->channel_data_offset, (size_t)data_bytes);
+    uint32_t crc;
+
+    /* The copy's own CRC of exactly the data area: not read again. */
+    if (known && known->len && known->off == (uint64_t)hdr->channel_data_offset &&
+        known->len == data_bytes)
+        crc = known->crc;
+    else
+        crc = shmchop_crc32c(0, p + hdr->channel_data_offset, (size_t)data_bytes);
 
     if (hdr->names_sent != 0)
         crc = shmchop_crc32c(crc, p + hdr->name_data_offset,
@@ -385,7 +392,7 @@ uint32_t shmchop_image_checksum(const void *buf, const shmchop_header *hdr)
     if (hdr->names_sent != 0)
         for (int32_t i = 0; i < hdr->num_chans; i++)
             pos += strnlen((const char *)p + pos, (size_t)((uint64_t)hdr->size - pos)) + 1;
-    return content_checksum(p, hdr, pos);
+    return content_checksum(p, hdr, pos, NULL);
 }
 
 /* The checksum of a recognised block, when its flag says it is valid: a
@@ -397,7 +404,8 @@ static void check_checksum(parse_ctx *ctx, shmchop_image_info *info)
     if (!ctx->has_ext || !(ctx->ext.flags & SHMCHOP_EXT_FLAG_CHECKSUM))
         return;
     /* The names' end is known from the scan: no second pass over them. */
-    got = content_checksum(ctx->buf, &ctx->h, ctx->names_end);
+    got = content_checksum(ctx->buf, &ctx->h, ctx->names_end,
+                           ctx->known ? &ctx->known->known_data_crc : NULL);
     if (got != ctx->ext.checksum) {
         ERR(ctx, SHMCHOP_E_CHECKSUM, "R1.16a", "checksum",
              "checksum 0x%08" PRIX32 " does not match the content's 0x%08" PRIX32,
@@ -588,6 +596,7 @@ int shmchop_image_validate(const void *buf, size_t avail, const shmchop_parse_op
         in.known_names = view->known_names;
         in.known_bytes = view->known_bytes;
         in.known_count = view->known_count;
+        in.known_data_crc = view->known_data_crc;
         ctx.known = &in;
     }
     rc = run_validate(&ctx, info);

@@ -580,9 +580,11 @@ static int read_source(shmchop_reader *r, shmchop__source *s)
     }
     s->snap_cur = -1;
     rc = shmchop_segment_read_grow(s->seg, &s->snap[slot], &s->snap_cap[slot], &s->img_len, &st);
+    s->img_crc = (shmchop_crc_span){ 0, 0, 0 };
     if (rc == 0) {
         s->img = s->snap[slot];
         s->snap_cur = slot;
+        s->img_crc = st.data_crc;
     }
     shmchop_segment_get_stats(s->seg, &s->seg_stats);
     note_read(r, s, st.n_warnings, st.warning);
@@ -711,7 +713,9 @@ static int parse_source(shmchop_reader *r, shmchop__source *s)
 
     s->iv = (shmchop_image_view){ .known_names = s->chop.num_chans ? s->chop.name_buf : NULL,
                                   .known_bytes = s->names_bytes,
-                                  .known_count = s->chop.num_chans };
+                                  .known_count = s->chop.num_chans,
+                                  .known_data_crc = s->snap_cur >= 0 ? s->img_crc
+                                                                     : (shmchop_crc_span){ 0, 0, 0 } };
     rc = shmchop_image_validate(s->img, s->img_len, &o, &s->iv, &s->info, &r->pdiag);
     if (rc)
         return rc;

@@ -31,6 +31,8 @@ typedef struct shmchop__source {
     /* this cook's read */
     const void *img;
     size_t img_len;
+    shmchop_crc_span img_crc;   /* the read's CRC of img's data area (a
+                                   snapshot's; len 0 otherwise) */
     shmchop_image_info info;
     shmchop_image_view iv;      /* the image validated in place */
     const float *data;          /* its samples: in img, or in `aligned` */

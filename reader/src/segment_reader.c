@@ -417,7 +417,58 @@ struct copy_ctx {
     int64_t size_field;
     uint64_t s1;
     enum copy_state state;
+    bool sum;          /* a CHOP image: CRC its data area on the way */
+    size_t sum_off, sum_end;
+    uint32_t crc;      /* of dst[sum_off, sum_end) */
 };
+
+/*
+ * The data area the header of the copy claims, when it lies wholly after
+ * the head (the extension block) and inside the bytes copied: the part of
+ * the copy whose CRC the validation needs (SPEC 1.3). Anything else (an
+ * image the parser will refuse, or one laid out oddly) gets no CRC here
+ * and the validation reads its bytes itself.
+ */
+static void sum_range(struct copy_ctx *c)
+{
+    shmchop_header h;
+
+    c->sum_off = c->sum_end = 0;
+    c->crc = 0;
+    if (!c->sum)
+        return;
+    shmchop_header_decode(c->dst, &h);
+    if (h.channel_data_offset < (int32_t)c->lay->head || h.num_chans <= 0 || h.length <= 0)
+        return;
+    uint64_t off = (uint64_t)h.channel_data_offset;
+    uint64_t samples = (uint64_t)h.num_chans * (uint64_t)h.length; /* < 2^62 */
+    if (off > c->n || samples > (c->n - off) / 4)
+        return;
+    c->sum_off = (size_t)off;
+    c->sum_end = (size_t)(off + samples * 4);
+}
+
+/*
+ * Copy src[from, to) into dst a chunk at a time, and CRC each chunk's part
+ * of the data area right after copying it, while it is still in L1: one
+ * pass over the frame instead of a copy and then a CRC reading it back
+ * (a 4 MB read took 1.57x a plain copy of it that way, the fused one
+ * ~1.1x). The CRC is of dst, the private copy (R2.9).
+ */
+#define SUM_CHUNK ((size_t)16384)
+
+static void copy_summing(struct copy_ctx *c, size_t from, size_t to)
+{
+    while (from < to) {
+        size_t n = to - from < SUM_CHUNK ? to - from : SUM_CHUNK;
+        memcpy(c->dst + from, c->src + from, n);
+        size_t a = from > c->sum_off ? from : c->sum_off;
+        size_t b = from + n < c->sum_end ? from + n : c->sum_end;
+        if (a < b)
+            c->crc = shmchop_crc32c(c->crc, c->dst + a, b - a);
+        from += n;
+    }
+}
 
 /* Bytes to copy for a header size field: the image, clamped to the object;
  * an absurd size still gets the header (min bytes) copied, for the parser
@@ -459,7 +510,8 @@ static void seq_copy_fn(void *arg)
         return;
     }
     c->n = copy_len(c->size_field, l->min_size, c->map, &short_);
-    memcpy(c->dst + l->head, c->src + l->head, c->n - l->head); /* R2, the rest */
+    sum_range(c);
+    copy_summing(c, l->head, c->n); /* R2, the rest */
     if (shmchop__seq_read_retry_at(c->src, l->seq_off, c->s1)) {
         c->state = C_CHANGED;
         return;
@@ -477,8 +529,9 @@ static void locked_copy_fn(void *arg)
     memcpy(c->dst, c->src, min);
     c->size_field = shmchop__payload_size(c->lay, c->dst);
     c->n = copy_len(c->size_field, min, c->map, &short_);
+    sum_range(c);
     if (c->n > min)
-        memcpy(c->dst + min, c->src + min, c->n - min);
+        copy_summing(c, min, c->n);
     c->state = short_ ? C_SHORT : C_OK;
 }
 
@@ -537,7 +590,8 @@ static int copy_locked(shmchop_segment *seg, struct copy_ctx *c, shmchop_segment
 static int copy_out(shmchop_segment *seg, void *buf, size_t *len, shmchop__payload_fields *f,
                     shmchop_segment_status *st)
 {
-    struct copy_ctx c = { .lay = seg->lay, .src = seg->data, .map = seg->map_size, .dst = buf };
+    struct copy_ctx c = { .lay = seg->lay, .src = seg->data, .map = seg->map_size, .dst = buf,
+                          .sum = seg->o.payload == SHMCHOP_PAYLOAD_CHOP };
     int rc = 1;
 
     if (!seg->o.no_seqlock && seg->map_size >= seg->lay->head) {
@@ -563,6 +617,7 @@ static int copy_out(shmchop_segment *seg, void *buf, size_t *len, shmchop__paylo
         return SHMCHOP_E_TORN;
     }
     *len = c.n;
+    st->data_crc = (shmchop_crc_span){ c.sum_off, c.sum_end - c.sum_off, c.crc };
     return 0;
 }
 
@@ -607,6 +662,7 @@ static void status_reset(shmchop_segment_status *st, int alive)
     st->torn_retries = 0;
     st->lock_wait_ms = 0;
     st->writer_alive = alive;
+    st->data_crc = (shmchop_crc_span){ 0, 0, 0 };
 }
 
 /* Make sure we are attached to the writer's current data object. */
@@ -715,7 +771,7 @@ int shmchop_segment_read_grow(shmchop_segment *seg, void **buf, size_t *cap, siz
 {
     shmchop_segment_status local;
     unsigned saved_n = 0;
-    char saved[SHMCHOP_MESSAGE_MAX] = "";
+    char saved[SHMCHOP_MESSAGE_MAX];
     size_t n = 0;
     int rc;
 

@@ -84,6 +84,16 @@ SHMCHOP_API void shmchop_chop_swap(shmchop_chop *a, shmchop_chop *b);
  */
 #define SHMCHOP_MESSAGE_MAX 384
 
+/*
+ * The CRC-32C (SPEC 1.3, shmchop_crc32c) of bytes [off, off + len) of an
+ * image copy, computed while those bytes were copied, so that validating
+ * the copy need not read them again. len 0: none computed.
+ */
+typedef struct shmchop_crc_span {
+    uint64_t off, len;
+    uint32_t crc;
+} shmchop_crc_span;
+
 typedef struct shmchop_finding {
     int code;            /* SHMCHOP_E_* */
     const char *rule;    /* "R1.8": static string */

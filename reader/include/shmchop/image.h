@@ -150,6 +150,11 @@ typedef struct shmchop_image_view {
     const char *known_names;
     size_t known_bytes;
     uint32_t known_count;
+    /* in: the CRC of some of buf's bytes, as the copy that made buf
+     * computed it (shmchop_segment_status.data_crc); used for the checksum
+     * (R1.16a) only when it spans exactly the data area. The caller vouches
+     * that it is the CRC of buf's bytes. Zeroed: the data is read again. */
+    shmchop_crc_span known_data_crc;
     /* out */
     uint32_t num_chans;
     uint32_t length;       /* samples per channel */

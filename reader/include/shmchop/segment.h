@@ -263,6 +263,14 @@ typedef struct shmchop_segment_status {
     unsigned torn_retries;            /* sequence-lock retries this read */
     double lock_wait_ms;              /* time waited for locks this read */
     int writer_alive;                 /* 1, 0, or -1 unknown (R2.7b) */
+    shmchop_crc_span data_crc;        /* a CHOP image's data area, CRC'd a
+                                         chunk at a time as it was copied
+                                         (len 0 when the header puts it
+                                         anywhere but wholly after the
+                                         extension block, or for a global
+                                         payload): hand it to
+                                         shmchop_image_validate() as the
+                                         view's known_data_crc */
 } shmchop_segment_status;
 
 /*
