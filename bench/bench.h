@@ -171,6 +171,11 @@ void bench_ipc_path(char *out, size_t cap);
 void *bench_image_build(uint32_t chans, uint32_t length, double rate, uint64_t frame,
                         int64_t start, bool timeslice, size_t *len);
 
+/* The image a TouchDesigner-style writer publishes: as bench_image_build
+ * but without the extension block (no seq: readers of it copy under the
+ * data mutex, R2.9; no frame, start or checksum). */
+void *bench_image_build_compat(uint32_t chans, uint32_t length, double rate, size_t *len);
+
 /* The image of d's shape (chans x length, rate length * BENCH_SHAPE_FPS,
  * so each frame is one 60 Hz cook's worth), as bench_image_build. */
 void *bench_shape_image(const bench_def *d, uint64_t frame, int64_t start, bool timeslice,
@@ -197,6 +202,14 @@ int bench_latency_publish_read(bench_ctx *c);
 int bench_fresh(bench_ctx *c);
 int bench_peer_liblo(bench_ctx *c);
 int bench_peer_zmq(bench_ctx *c);
+
+/* A module's rows (one line each in main.c's g_tables[]). The count is a
+ * macro because g_tables[] is a static initializer, which a const size_t
+ * cannot be in C; the sized declaration makes a definition with another
+ * number of rows a compile error. */
+#define BENCH_ROWS_CONTENTION_N 16
+extern const bench_def bench_rows_contention[BENCH_ROWS_CONTENTION_N];
+extern const size_t bench_rows_contention_n;
 
 /* Shape of the CHOP the latency benchmarks move. */
 #define BENCH_SMALL_CHANS 8

@@ -239,11 +239,12 @@ uint32_t bench_image_length_for(size_t target, uint32_t chans)
     return (uint32_t)((target - fixed) / ((size_t)chans * 4));
 }
 
-void *bench_image_build(uint32_t chans, uint32_t length, double rate, uint64_t frame,
-                        int64_t start, bool timeslice, size_t *len)
+/* bench_image_build(), with or without the extension block. */
+static void *image_build(uint32_t chans, uint32_t length, double rate, uint64_t frame,
+                         int64_t start, bool timeslice, bool ext, size_t *len)
 {
     shmchop_chop chop;
-    shmchop_build_opts bo = { .names = true, .ext = true, .frame = frame };
+    shmchop_build_opts bo = { .names = true, .ext = ext, .frame = frame };
     size_t nb = names_bytes(chans);
     char *names = malloc(nb);
     void *img = NULL;
@@ -277,6 +278,17 @@ fail:
     shmchop_chop_free(&chop);
     free(names);
     return img;
+}
+
+void *bench_image_build(uint32_t chans, uint32_t length, double rate, uint64_t frame,
+                        int64_t start, bool timeslice, size_t *len)
+{
+    return image_build(chans, length, rate, frame, start, timeslice, true, len);
+}
+
+void *bench_image_build_compat(uint32_t chans, uint32_t length, double rate, size_t *len)
+{
+    return image_build(chans, length, rate, 0, 0, false, false, len);
 }
 
 void *bench_shape_image(const bench_def *d, uint64_t frame, int64_t start, bool timeslice,

@@ -111,6 +111,7 @@ static const bench_def g_core_rows[] = {
 #define CORE_TABLE { g_core_rows, sizeof(g_core_rows) / sizeof(g_core_rows[0]) }
 static const bench_table g_tables[] = {
     CORE_TABLE,
+    { bench_rows_contention, BENCH_ROWS_CONTENTION_N },
 };
 
 #define MAX_ROWS 256
