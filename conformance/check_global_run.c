@@ -358,6 +358,19 @@ static void check_says(const run_env *e, const char *want)
     ck_assert_msg(!strstr(out, "(null)"), "%s", out);
 }
 
+/* `check --memtype global NAME` of an entry G lacks: exit 1, R3.5's
+ * "no entry NAME in G" (G, not its data object). */
+static void check_no_entry(const run_env *e, const char *entry)
+{
+    const char *check[] = { e->in_bin, "check", "--memtype", "global", "--global-name", e->g,
+                            entry, NULL };
+    char out[8192], want[160];
+
+    snprintf(want, sizeof(want), "no entry %s in %s\n", entry, e->g);
+    ck_assert_int_eq(run_tool(check, out, sizeof(out)), 1);
+    ck_assert_msg(strstr(out, want), "'%s' not in: %s", want, out);
+}
+
 /* R3.3, R5.5: corrupt:FRAME:FIELD@ENTRY breaks that entry's CHOP header
  * only: its In node fails, the other one reads on in the same reader
  * frame, and `check --memtype global` names the bad entry (R3.4). */
@@ -375,6 +388,7 @@ START_TEST(r3_3_corrupt_at_entry_fails_only_that_entry)
     ck_assert_ptr_nonnull(strstr(shmchop_reader_errmsg(r[1]), "numChans"));
     check_says(&e, "[a]: valid");
     check_says(&e, "[b]: invalid");
+    check_no_entry(&e, "zz");
     /* After the stall the writer publishes whole frames again. */
     ck_assert_msg(cook_until(r[1], &now, true), "b did not come back: %s",
                   shmchop_reader_errmsg(r[1]));

@@ -235,6 +235,15 @@ static int check_entry(const check_args *a, const char *image_object, const unsi
  * A global image (SPEC 3, R3.4) in buf[0, len): the header and the table,
  * then a verdict per entry; invalid when any of them is.
  */
+/* Where a missing entry is missing: the file, or the live segment G
+ * (R3.5's "no entry NAME in G", as the reader says it). */
+static const char *entries_of(const check_args *a, const char *object)
+{
+    if (a->image)
+        return object;
+    return a->global_name ? a->global_name : SHMCHOP_GLOBAL_DEFAULT_NAME;
+}
+
 static int check_global_buf(const check_args *a, const char *object, const unsigned char *buf,
                             size_t len, const shmchop_diag *pre)
 {
@@ -247,7 +256,7 @@ static int check_global_buf(const check_args *a, const char *object, const unsig
         shmchop_diag_append(&all, pre);
     if (rc == 0 && a->name && shmchop_global_find(buf, &h, a->name) < 0) {
         char msg[SHMCHOP_MESSAGE_MAX];
-        snprintf(msg, sizeof(msg), "no entry %.64s in %s", a->name, object);
+        snprintf(msg, sizeof(msg), "no entry %.64s in %s", a->name, entries_of(a, object));
         shmchop_diag_add(&all, true, SHMCHOP_E_NO_ENTRY, "R3.5", "name", msg);
     }
     if (a->json && !entries)

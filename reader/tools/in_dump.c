@@ -687,7 +687,9 @@ static int dump_global_bytes(const dump_args *a, const char *object, const unsig
         return TK_EXIT_INVALID;
     }
     if (a->name && shmchop_global_find(buf, &h, a->name) < 0) {
-        tk_error("no entry %.64s in %s", a->name, object);
+        /* R3.5's words: the file, or the live segment G. */
+        tk_error("no entry %.64s in %s", a->name,
+                 a->image ? object : a->global_name ? a->global_name : SHMCHOP_GLOBAL_DEFAULT_NAME);
         return TK_EXIT_INVALID;
     }
     if (a->format == FMT_JSON) {
