@@ -217,6 +217,22 @@ static _Noreturn void lat_child_fail(lat_shared *sh, int rc, int where)
     _exit(6);
 }
 
+/*
+ * A reader polling under the data mutex as fast as it can takes the lock
+ * again before the woken writer runs (glibc's mutex is not fair), and a
+ * 4 MB frame's writer then waited past its lock timeout. After a read that
+ * found nothing new, the reader leaves the lock free for as long as that
+ * read held it (at most 1 ms): half the time, whatever the frame's size.
+ */
+static void leave_lock_free(uint64_t t_read)
+{
+    uint64_t now = shmchop_clock_ns(), held = now - t_read;
+    uint64_t until = now + (held < 1000000u ? held : 1000000u);
+
+    while (shmchop_clock_ns() < until)
+        ;
+}
+
 /* The reader holds a frame once it has copied it (one copy, R2.9) and
  * validated the copy, as the In CHOP does before it cooks. */
 static void lat_child(lat_shared *sh, const char *name, bool mutex_path)
@@ -236,9 +252,12 @@ static void lat_child(lat_shared *sh, const char *name, bool mutex_path)
     if (shmchop_segment_open(name, &so, &seg, err, sizeof(err)) != 0)
         _exit(5);
     for (uint64_t k = 0;; k++) {
+        uint64_t t_read = shmchop_clock_ns();
         rc = shmchop_segment_read_grow(seg, &buf, &cap, &n, &st);
         if (rc != 0)
             lat_child_fail(sh, rc, __LINE__);
+        if (mutex_path && st.seq == last)
+            leave_lock_free(t_read);
         if (st.seq != last) {
             view.known_data_crc = st.data_crc;
             if ((rc = shmchop_image_validate(buf, n, &po, &view, NULL, NULL)) != 0)

@@ -595,6 +595,55 @@ END_TEST
 
 /* R6.2, SPEC 7: global-mode mistakes are one line on stderr naming the
  * option and the value, exit 2, before any object exists. */
+/*
+ * R2.3b, R2.7b, R5.5 die-locked in global mode: the writer kills itself
+ * while it holds the global segment's data lock. Its In nodes read on
+ * under the sequence lock (they never need that lock), the last frame
+ * stays their output, and they report the writer dead (writer_alive 0);
+ * `gc --break-lock G` then breaks the dead holder's lock.
+ */
+START_TEST(r2_3b_global_die_locked_readers_go_on)
+{
+    run_env e;
+    const char *more[] = { "--chop", "a:2:8:60:sine", "--chop", "b:1:4:60:ramp", "--fps", "60",
+                           "--frames", "600", "--fault", "die-locked:20", NULL };
+    shmchop_reader *r[2];
+    uint64_t now = shmchop_clock_ns();
+    char out[4096], want[200];
+    double alive = 1;
+    int status = 0;
+
+    env_open(&e, "die");
+    start_writer(&e, more);
+    r[0] = gl_reader(e.g, "a", 1000);
+    r[1] = gl_reader(e.g, "b", 1000);
+    ck_assert(cook_until(r[0], &now, true));
+    ck_assert_int_eq(th_wait_pid(e.pid, RUN_REAP_MS, &status), 0);
+    e.pid = -1;
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "writer status %#x",
+                  status);
+    /* Liveness is probed at most every probe interval: cook until told. */
+    double end = sct_now_ms() + 5000;
+    while (alive != 0 && sct_now_ms() < end) {
+        now += 1000000u;
+        for (int i = 0; i < 2; i++)
+            ck_assert_msg(cook(r[i], now) == 0, "%s", shmchop_reader_errmsg(r[i]));
+        ck_assert_int_eq(shmchop_reader_get_info(r[1], "writer_alive", &alive), 0);
+        sct_sleep_ms(5);
+    }
+    ck_assert_msg(alive == 0, "a dead writer still reads as alive");
+    assert_shape(r[0], 2, 8, 60, "a1");
+    assert_shape(r[1], 1, 4, 60, "b1");
+    for (int i = 0; i < 2; i++)
+        shmchop_reader_close(r[i]);
+    const char *brk[] = { e.in_bin, "gc", "--break-lock", e.g, NULL };
+    ck_assert_int_eq(run_tool(brk, out, sizeof(out)), 0);
+    snprintf(want, sizeof(want), "%s: broke 1 lock", e.g);
+    ck_assert_msg(strstr(out, want), "'%s' not in: %s", want, out);
+    env_close(&e);
+}
+END_TEST
+
 START_TEST(r6_2_global_run_usage_errors_exit_2)
 {
     run_env e;
@@ -659,6 +708,7 @@ static Suite *global_run_suite(void)
     tcase_add_test(tc, r5_5_corrupt_global_header_fails_every_entry);
     tcase_add_test(tc, r3_5_add_and_remove_chop_seen_by_attached_readers);
     tcase_add_test(tc, r3_5_remove_last_chop_leaves_zero_entries);
+    tcase_add_test(tc, r2_3b_global_die_locked_readers_go_on);
     tcase_add_test(tc, r6_2_global_run_usage_errors_exit_2);
     tcase_add_test(tc, r3_ls_lists_entries_and_gc_removes_stale_global_segment);
     suite_add_tcase(s, tc);
