@@ -147,6 +147,26 @@ int bench_spin_until(const volatile uint64_t *p, uint64_t want, uint64_t alt,
                      unsigned deadline_ms);
 #define BENCH_SPIN_NS 50000u /* pure spinning before yielding at each check */
 
+/* One 64-byte line per shared word, so two words never share a line. */
+typedef struct bench_line {
+    _Alignas(64) volatile uint64_t v;
+    volatile uint64_t aux;
+    char pad[48];
+} bench_line;
+
+/*
+ * Which CPU each side of a round trip ran on. Nothing is pinned, so on two
+ * cores busy with other work both processes may share one core, and a
+ * "round trip" becomes two scheduler hand-overs. The child publishes its
+ * CPU in a line of its own, written only when it changes (the line stays
+ * quiet and costs the timed path nothing); the parent compares it with
+ * its own after each trip (while measuring), and cpu_note() sets
+ * c->same_cpu and says in the note how often both were on one CPU.
+ */
+void cpu_publish(bench_line *cpu, int *last);
+void cpu_compare(bench_ctx *c, const bench_line *cpu, uint64_t *same, uint64_t *trips);
+void cpu_note(bench_ctx *c, uint64_t same, uint64_t trips);
+
 /* MAP_SHARED anonymous memory: shared with children forked after it,
  * backed by shmem like /dev/shm, never named. */
 void *bench_shared_alloc(size_t n);

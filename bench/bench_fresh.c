@@ -27,16 +27,10 @@
  * request line; only then does the parent time its copy or its read. The
  * clock pair (~16 ns here) is inside every sample of both rows.
  */
-typedef struct fresh_line {
-    _Alignas(64) volatile uint64_t v;
-    volatile uint64_t aux;
-    char pad[48];
-} fresh_line;
-
 typedef struct fresh_shared {
-    fresh_line req;  /* v = frame asked for, or STOP */
-    fresh_line done; /* v = frame written, aux = the child's CPU */
-    fresh_line fail; /* v = the child's error code, aux = its line */
+    bench_line req;  /* v = frame asked for, or STOP */
+    bench_line done; /* v = frame written, aux = the child's CPU */
+    bench_line fail; /* v = the child's error code, aux = its line */
 } fresh_shared;
 
 typedef struct fresh_run {

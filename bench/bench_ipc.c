@@ -17,55 +17,11 @@
 #define REAP_MS 5000
 #define STOP UINT64_MAX /* "the run is over", in a shared counter */
 
-/* One 64-byte line per shared word, so two words never share a line. */
-typedef struct line {
-    _Alignas(64) volatile uint64_t v;
-    uint64_t aux;
-    char pad[48];
-} line;
-
-/* ---- which CPU each side ran on ---------------------------------------------- */
-
-/*
- * Nothing is pinned, so on two cores busy with other work both processes
- * may share one core, and a "round trip" becomes two scheduler hand-overs.
- * The child publishes its CPU in a line of its own, written only when it
- * changes (so the line stays quiet and costs the timed path nothing); the
- * parent compares it with its own after each trip and the note tells how
- * often both were on one CPU.
- */
-static void cpu_publish(line *cpu, int *last)
-{
-    int now = sched_getcpu();
-    if (now != *last) {
-        *last = now;
-        __atomic_store_n(&cpu->v, (uint64_t)(uint32_t)now, __ATOMIC_RELAXED);
-    }
-}
-
-static void cpu_compare(bench_ctx *c, const line *cpu, uint64_t *same, uint64_t *trips)
-{
-    if (!c->measuring)
-        return;
-    (*trips)++;
-    *same += __atomic_load_n(&cpu->v, __ATOMIC_RELAXED) == (uint64_t)(uint32_t)sched_getcpu();
-}
-
-static void cpu_note(bench_ctx *c, uint64_t same, uint64_t trips)
-{
-    size_t n = strlen(c->note);
-
-    c->same_cpu = trips ? (double)same / (double)trips : -1;
-    snprintf(c->note + n, sizeof(c->note) - n, "%sboth processes on one CPU in %.1f%% of %" PRIu64
-             " measured round trips", n ? "; " : "", trips ? 100.0 * (double)same / (double)trips : 0.0,
-             trips);
-}
-
 /* ---- pingpong_cacheline ------------------------------------------------------ */
 
 typedef struct pp_shared {
-    line ping;
-    line cpu; /* the child's CPU */
+    bench_line ping;
+    bench_line cpu; /* the child's CPU */
 } pp_shared;
 
 /* The child answers every odd value n with n + 1 until the parent
@@ -204,10 +160,10 @@ out:
  * the copy, both ends on CLOCK_MONOTONIC.
  */
 typedef struct lat_shared {
-    line seen; /* v = seq seen, aux = its CLOCK_MONOTONIC */
-    line stop; /* v = STOP when the parent is done */
-    line fail; /* v = the child's error code (non-zero), aux = line number */
-    line cpu;  /* the child's CPU */
+    bench_line seen; /* v = seq seen, aux = its CLOCK_MONOTONIC */
+    bench_line stop; /* v = STOP when the parent is done */
+    bench_line fail; /* v = the child's error code (non-zero), aux = line number */
+    bench_line cpu;  /* the child's CPU */
 } lat_shared;
 
 static _Noreturn void lat_child_fail(lat_shared *sh, int rc, int where)

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <sched.h>
 #include <stdio.h>
@@ -312,4 +313,33 @@ void bench_image_set_frame(void *img, uint64_t frame, int64_t start, uint64_t ti
     put_le64(p + SHMCHOP_OFF_EXT_START, (uint64_t)start);
     put_le64(p + SHMCHOP_OFF_EXT_TIME_NS, time_ns);
     put_le64(p + SHMCHOP_OFF_EXT_HEARTBEAT, time_ns);
+}
+
+/* ---- which CPU each side ran on (bench.h) ---------------------------------- */
+
+void cpu_publish(bench_line *cpu, int *last)
+{
+    int now = sched_getcpu();
+    if (now != *last) {
+        *last = now;
+        __atomic_store_n(&cpu->v, (uint64_t)(uint32_t)now, __ATOMIC_RELAXED);
+    }
+}
+
+void cpu_compare(bench_ctx *c, const bench_line *cpu, uint64_t *same, uint64_t *trips)
+{
+    if (!c->measuring)
+        return;
+    (*trips)++;
+    *same += __atomic_load_n(&cpu->v, __ATOMIC_RELAXED) == (uint64_t)(uint32_t)sched_getcpu();
+}
+
+void cpu_note(bench_ctx *c, uint64_t same, uint64_t trips)
+{
+    size_t n = strlen(c->note);
+
+    c->same_cpu = trips ? (double)same / (double)trips : -1;
+    snprintf(c->note + n, sizeof(c->note) - n, "%sboth processes on one CPU in %.1f%% of %" PRIu64
+             " measured round trips", n ? "; " : "", trips ? 100.0 * (double)same / (double)trips : 0.0,
+             trips);
 }
