@@ -673,6 +673,24 @@ START_TEST(r4_1_memtype_global_without_writer)
 }
 END_TEST
 
+/* The suite's own process: live-segment names carry its pid, so the sweep
+ * after the run removes what a failed test left, and only that. */
+static pid_t g_runner;
+
+static const char *run_prefix(const char *what)
+{
+    static char prefix[64];
+
+    snprintf(prefix, sizeof(prefix), "%s%ld_", what, (long)g_runner);
+    return prefix;
+}
+
+static void sweep(void)
+{
+    th_shm_sweep_tagged(run_prefix("cookt"));
+    th_shm_sweep_tagged(run_prefix("cookv"));
+}
+
 START_TEST(r4_1_live_cook_reads_a_writer)
 {
     char name[64];
@@ -685,7 +703,7 @@ START_TEST(r4_1_live_cook_reads_a_writer)
     const shmchop_chop *out;
     int rc;
 
-    ck_assert_int_eq(th_unique_name(name, sizeof(name), "cookt"), 0);
+    ck_assert_int_eq(th_unique_name(name, sizeof(name), run_prefix("cookt")), 0);
     r = tu_reader(name, false);
     /* No writer yet. */
     ck_assert_int_eq(shmchop_reader_cook(r, T0), SHMCHOP_E_NO_WRITER);
@@ -741,7 +759,7 @@ START_TEST(r4_2_output_viewing_the_snapshot_survives_failed_reads)
     size_t n;
     int rc;
 
-    ck_assert_int_eq(th_unique_name(name, sizeof(name), "cookv"), 0);
+    ck_assert_int_eq(th_unique_name(name, sizeof(name), run_prefix("cookv")), 0);
     r = tu_reader(name, false);
     shmchop_chop_init(&want);
     for (int k = 0; k < 6; k++) {
@@ -829,8 +847,10 @@ int main(void)
     SRunner *sr = srunner_create(cook_suite());
     int failed;
 
+    g_runner = getpid();
     srunner_run_all(sr, CK_ENV);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    sweep();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
