@@ -217,11 +217,9 @@ int bench_image_part(bench_ctx *c);
 int bench_read_copy(bench_ctx *c);
 int bench_cook(bench_ctx *c);
 int bench_pingpong_cacheline(bench_ctx *c);
-int bench_pingpong_pipe(bench_ctx *c);
 int bench_latency_publish_read(bench_ctx *c);
 int bench_fresh(bench_ctx *c);
-int bench_peer_liblo(bench_ctx *c);
-int bench_peer_zmq(bench_ctx *c);
+int bench_peer(bench_ctx *c);
 
 /* A module's rows (one line each in main.c's g_tables[]). The count is a
  * macro because g_tables[] is a static initializer, which a const size_t
@@ -230,10 +228,8 @@ int bench_peer_zmq(bench_ctx *c);
 #define BENCH_ROWS_CONTENTION_N 16
 extern const bench_def bench_rows_contention[BENCH_ROWS_CONTENTION_N];
 extern const size_t bench_rows_contention_n;
-
-/* Shape of the CHOP the latency benchmarks move. */
-#define BENCH_SMALL_CHANS 8
-#define BENCH_SMALL_LENGTH 1
+#define BENCH_ROWS_PEERS_N 16
+extern const bench_def bench_rows_peers[BENCH_ROWS_PEERS_N];
 
 /* Why a peer benchmark cannot run in this build, or NULL when it can. */
 const char *bench_peer_missing(const bench_def *d);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Cross-process latency: the cache-line floor, pipes, and a shmchop publish seen by a reader process. */
+/* Cross-process latency: the cache-line floor and a shmchop publish seen by a reader process. */
 #include "bench.h"
 
 #include <errno.h>
@@ -77,73 +77,6 @@ int bench_pingpong_cacheline(bench_ctx *c)
     if (bench_reap(c, pid, REAP_MS) != 0)
         rc = -1;
     bench_shared_free(sh, sizeof(pp_shared));
-    return rc;
-}
-
-/* ---- pingpong_pipe ------------------------------------------------------------- */
-
-/* Every wait here is bounded by the other side's life: each process holds
- * only its own ends, so a dead peer turns a blocked read into EOF. */
-static void pipe_child(int in, int out)
-{
-    char b;
-    for (;;) {
-        ssize_t r = read(in, &b, 1);
-        if (r == 0)
-            _exit(0); /* the parent closed: done */
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            _exit(3);
-        }
-        if (write(out, &b, 1) != 1)
-            _exit(4);
-    }
-}
-
-int bench_pingpong_pipe(bench_ctx *c)
-{
-    int p2c[2], c2p[2];
-    pid_t pid;
-    int rc = 0;
-    char b = 'x';
-
-    if (pipe(p2c) != 0)
-        return bench_fail(c, "pipe: %s", strerror(errno));
-    if (pipe(c2p) != 0) {
-        close(p2c[0]);
-        close(p2c[1]);
-        return bench_fail(c, "pipe: %s", strerror(errno));
-    }
-    if ((pid = bench_fork()) < 0) {
-        rc = bench_fail(c, "fork: %s", strerror(errno));
-        close(p2c[1]);
-        close(c2p[0]);
-        goto out;
-    }
-    if (pid == 0) {
-        close(p2c[1]);
-        close(c2p[0]);
-        pipe_child(p2c[0], c2p[1]);
-    }
-    c->bytes = 1;
-    while (rc == 0 && bench_running(c)) {
-        uint64_t t0 = shmchop_clock_ns();
-        errno = 0;
-        if (write(p2c[1], &b, 1) != 1 || read(c2p[0], &b, 1) != 1) {
-            rc = bench_fail(c, "round trip: %s", errno ? strerror(errno) : "child gone");
-            break;
-        }
-        uint64_t t1 = shmchop_clock_ns();
-        bench_record(c, (double)(t1 - t0) / 2.0, 1);
-    }
-    close(p2c[1]); /* the child reads EOF and leaves */
-    close(c2p[0]);
-    if (bench_reap(c, pid, REAP_MS) != 0)
-        rc = -1;
-out:
-    close(p2c[0]);
-    close(c2p[1]);
     return rc;
 }
 

@@ -95,12 +95,6 @@ static const bench_def g_core_rows[] = {
          "one reader frame of 64 local In nodes, each reading its own 8x1 segment"),
     COPY("global_read_64", "local_read_64", bench_global_read_64, 0, BV_GLOBAL64,
          "the same 64 In nodes in global mode: one copy of a 64-entry segment serves them (R3.6)"),
-    LAT("pingpong_pipe", "baseline_cacheline", bench_pingpong_pipe, 0,
-        "two processes, 1-byte round trips through two pipes"),
-    LAT("peer_liblo_osc_udp", "baseline_cacheline", bench_peer_liblo, 0,
-        "liblo: the 8x1 CHOP image as an OSC blob, UDP round trip over 127.0.0.1"),
-    LAT("peer_zmq_ipc_pair", "baseline_cacheline", bench_peer_zmq, 0,
-        "libzmq: the 8x1 CHOP image, ZMQ_PAIR round trip over ipc://"),
 };
 
 /*
@@ -111,6 +105,7 @@ static const bench_def g_core_rows[] = {
 #define CORE_TABLE { g_core_rows, sizeof(g_core_rows) / sizeof(g_core_rows[0]) }
 static const bench_table g_tables[] = {
     CORE_TABLE,
+    { bench_rows_peers, BENCH_ROWS_PEERS_N },
     { bench_rows_contention, BENCH_ROWS_CONTENTION_N },
 };
 
