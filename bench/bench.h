@@ -21,6 +21,9 @@
 typedef enum bench_kind {
     BENCH_COPY,    /* time per image, in process; rate in GB/s */
     BENCH_LATENCY, /* one-way latency across processes (RTT/2); rate in round trips/s */
+    BENCH_PACED,   /* ns from a frame's intended publication to the cook output holding it */
+    BENCH_COUNT,   /* a count per operation (system calls per cook), not a time */
+    BENCH_CALL,    /* ns per call of an API under load (contention rows) */
 } bench_kind;
 
 typedef struct bench_ctx bench_ctx;
@@ -49,6 +52,7 @@ typedef struct bench_def {
     X("16x1000", 16, 1000)       \
     X("1000x1000", 1000, 1000)
 #define BENCH_SHAPE_FPS 60.0
+#define BENCH_RESAMPLE_RATE 48000.0 /* cook_ts_resample_2x735: 44100 -> 48000 */
 
 /* A module's rows (main.c lists the tables in run order). */
 typedef struct bench_table {
@@ -64,6 +68,7 @@ enum {
     BV_PARSE = 1,     /* image part: shmchop_image_parse of a private copy */
     BV_WHOLE = 0,     /* cook: no time slicing */
     BV_TIMESLICE = 1, /* cook: time slicing, one new frame per cook */
+    BV_TS_RESAMPLE = 2, /* ... and the output resampled to BENCH_RESAMPLE_RATE */
     BV_IMAGE = 0,     /* baseline_memcpy: the whole image of the row */
     BV_SAMPLES = 1,   /* ... only its chans x length floats (a cook's output) */
     BV_FRESH_COPY = 0, /* bench_fresh: memcpy of a frame just written elsewhere */
@@ -167,6 +172,16 @@ void cpu_publish(bench_line *cpu, int *last);
 void cpu_compare(bench_ctx *c, const bench_line *cpu, uint64_t *same, uint64_t *trips);
 void cpu_note(bench_ctx *c, uint64_t same, uint64_t trips);
 
+/*
+ * A bound for waits that have no timeout of their own (a pipe's read,
+ * waitpid): SIGALRM without SA_RESTART, due after the row's warm-up and
+ * budget plus slack_ms, turns the blocked call into EINTR, a failure. One
+ * alarm per row instead of a poll() per wait, which would tax the path
+ * measured. A pending alarm is not inherited across fork.
+ */
+void bench_watchdog_arm(const bench_ctx *c, unsigned slack_ms);
+void bench_watchdog_disarm(void);
+
 /* MAP_SHARED anonymous memory: shared with children forked after it,
  * backed by shmem like /dev/shm, never named. */
 void *bench_shared_alloc(size_t n);
@@ -220,6 +235,8 @@ int bench_pingpong_cacheline(bench_ctx *c);
 int bench_latency_publish_read(bench_ctx *c);
 int bench_fresh(bench_ctx *c);
 int bench_peer(bench_ctx *c);
+int bench_paced(bench_ctx *c);
+int bench_syscalls(bench_ctx *c);
 
 /* A module's rows (one line each in main.c's g_tables[]). The count is a
  * macro because g_tables[] is a static initializer, which a const size_t
@@ -228,6 +245,8 @@ int bench_peer(bench_ctx *c);
 #define BENCH_ROWS_CONTENTION_N 16
 extern const bench_def bench_rows_contention[BENCH_ROWS_CONTENTION_N];
 extern const size_t bench_rows_contention_n;
+#define BENCH_ROWS_PACED_N 4
+extern const bench_def bench_rows_paced[BENCH_ROWS_PACED_N];
 #define BENCH_ROWS_PEERS_N 16
 extern const bench_def bench_rows_peers[BENCH_ROWS_PEERS_N];
 

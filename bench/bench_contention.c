@@ -416,7 +416,7 @@ out:
 /* ---- the rows ---------------------------------------------------------------- */
 
 #define CONT_ROW(nm, base, var, what_)                                                  \
-    { .name = nm, .baseline = base, .kind = BENCH_LATENCY, .run = bench_contention,     \
+    { .name = nm, .baseline = base, .kind = BENCH_CALL, .run = bench_contention,     \
       .variant = var, .what = what_, .chans = FRAME_CHANS, .length = FRAME_LENGTH }
 #define CONT_ROWS(n, pub_base, read_base)                                               \
     CONT_ROW("contention_publish_" #n "r", pub_base, n,                                 \

@@ -139,7 +139,7 @@ typedef struct live {
     shmchop_writer *w;
     void *img;
     size_t len;
-    uint32_t length;
+    uint32_t chans, length;
     uint64_t frame;
 } live;
 
@@ -149,10 +149,17 @@ static int live_open(bench_ctx *c, live *l, bool timeslice)
     char err[SHMCHOP_MESSAGE_MAX];
     int rc;
 
-    l->length = length_for(c->def->size);
     l->frame = 1;
-    l->img = bench_image_build(BENCH_CHANS, l->length, (double)l->length * COOK_FPS, l->frame, 0,
-                               timeslice, &l->len);
+    if (c->def->chans) { /* a shape row: its frame, length * 60 samples/s */
+        l->chans = c->def->chans;
+        l->length = c->def->length;
+        l->img = bench_shape_image(c->def, l->frame, 0, timeslice, &l->len);
+    } else {
+        l->chans = BENCH_CHANS;
+        l->length = length_for(c->def->size);
+        l->img = bench_image_build(BENCH_CHANS, l->length, (double)l->length * COOK_FPS, l->frame,
+                                   0, timeslice, &l->len);
+    }
     if (!l->img)
         return bench_fail(c, "cannot build a %zu-byte image", c->def->size);
     c->bytes = l->len;
@@ -259,6 +266,8 @@ typedef struct cook_state {
     uint64_t t0;
     uint64_t i;          /* cooks so far */
     bool timeslice;
+    uint32_t want_length; /* output samples per cook */
+    double want_rate;
 } cook_state;
 
 /* Time slicing: one writer frame per reader frame, published untimed. */
@@ -289,10 +298,12 @@ static int cook_op(bench_ctx *c, void *arg)
     if (rc != 0)
         return bench_fail(c, "cook %" PRIu64 ": %s", s->i, shmchop_reader_errmsg(s->r));
     out = shmchop_reader_output(s->r);
-    if (out->num_chans != BENCH_CHANS || out->length != s->l->length)
-        return bench_fail(c, "cook %" PRIu64 ": output %" PRIu32 " x %" PRIu32
-                             ", expected %u x %" PRIu32,
-                          s->i, out->num_chans, out->length, BENCH_CHANS, s->l->length);
+    if (out->num_chans != s->l->chans || out->length != s->want_length ||
+        out->rate != s->want_rate)
+        return bench_fail(c, "cook %" PRIu64 ": output %" PRIu32 " x %" PRIu32 " at %g/s"
+                             ", expected %" PRIu32 " x %" PRIu32 " at %g/s",
+                          s->i, out->num_chans, out->length, out->rate, s->l->chans,
+                          s->want_length, s->want_rate);
     return 0;
 }
 
@@ -303,16 +314,17 @@ static void cook_note(bench_ctx *c, const cook_state *s)
     shmchop_stream_stats ss;
 
     if (!s->timeslice || shmchop_reader_get_stream_stats(s->r, 0, &ss) != 0) {
-        snprintf(c->note, sizeof(c->note), "%u channels x %" PRIu32 " samples, %zu bytes",
-                 BENCH_CHANS, s->l->length, s->l->len);
+        snprintf(c->note, sizeof(c->note), "%" PRIu32 " channels x %" PRIu32 " samples, %zu bytes",
+                 s->l->chans, s->l->length, s->l->len);
         return;
     }
     snprintf(c->note, sizeof(c->note),
-             "%u channels x %" PRIu32 " samples per frame, %zu bytes; %" PRIu64
-             " cooks: delivered %" PRIu64 ", dropped %" PRIu64 ", retarded %" PRIu64
-             ", advanced %" PRIu64,
-             BENCH_CHANS, s->l->length, s->l->len, s->i, ss.delivered_total, ss.dropped_total,
-             ss.queue_retarded_total, ss.queue_advanced_total);
+             "%" PRIu32 " channels x %" PRIu32 " samples per frame at %g/s, %zu bytes, output %" PRIu32
+             " samples at %g/s; %" PRIu64 " cooks: delivered %" PRIu64 ", dropped %" PRIu64
+             ", retarded %" PRIu64 ", advanced %" PRIu64,
+             s->l->chans, s->l->length, (double)s->l->length * COOK_FPS, s->l->len, s->want_length,
+             s->want_rate, s->i, ss.delivered_total, ss.dropped_total, ss.queue_retarded_total,
+             ss.queue_advanced_total);
 }
 
 int bench_cook(bench_ctx *c)
@@ -323,7 +335,7 @@ int bench_cook(bench_ctx *c)
     char err[SHMCHOP_MESSAGE_MAX];
     int rc = -1;
 
-    s.timeslice = c->def->variant == BV_TIMESLICE;
+    s.timeslice = c->def->variant != BV_WHOLE;
     s.l = &l;
     if (live_open(c, &l, s.timeslice) != 0)
         goto out;
@@ -331,6 +343,11 @@ int bench_cook(bench_ctx *c)
     p.name = l.name;
     p.timeslice = s.timeslice;
     p.fps = COOK_FPS;
+    s.want_rate = (double)l.length * COOK_FPS;
+    if (c->def->variant == BV_TS_RESAMPLE)
+        p.rate = s.want_rate = BENCH_RESAMPLE_RATE;
+    /* Time-sliced, a cook outputs one reader frame at the output rate. */
+    s.want_length = s.timeslice ? (uint32_t)(s.want_rate / COOK_FPS + 0.5) : l.length;
     if (shmchop_reader_open(&p, &s.r, err, sizeof(err)) != 0) {
         bench_fail(c, "reader_open %s: %s", l.name, err);
         goto out;

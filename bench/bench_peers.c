@@ -573,37 +573,17 @@ static int peer_trip(bench_ctx *c, peer_run *p)
     return 0;
 }
 
-/*
- * Pipes have no receive timeout, so a watchdog bounds the parent's waits:
- * SIGALRM without SA_RESTART turns a blocked read into EINTR, a failure.
- * One alarm per row, not a poll() per message, which would tax the peer.
- * (The child needs none: it dies with the parent and reads EOF when the
- * parent closes.) A pending alarm is not inherited across fork.
- */
-static void watchdog_fired(int sig)
-{
-    (void)sig;
-}
-
-static void watchdog_arm(const bench_ctx *c)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = watchdog_fired;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, NULL);
-    alarm((unsigned)((c->warmup_ns + c->budget_ns) / 1000000000u) + PEER_TIMEOUT_MS / 1000 + 5);
-}
-
+/* Pipes have no receive timeout: the row's watchdog bounds the parent's
+ * waits. (The child needs none: it dies with the parent and reads EOF
+ * when the parent closes.) */
 static int peer_loop(bench_ctx *c, peer_run *p)
 {
-    watchdog_arm(c);
+    bench_watchdog_arm(c, PEER_TIMEOUT_MS);
     if (peer_trip(c, p) == 0) {
         while (bench_running(c) && peer_trip(c, p) == 0) {
         }
     }
-    alarm(0);
+    bench_watchdog_disarm();
     p->t->stop(&p->link);
     cpu_note(c, p->same_cpu, p->trips);
     return c->err[0] ? -1 : 0;

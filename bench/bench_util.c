@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <math.h>
 #include <sched.h>
 #include <stdio.h>
@@ -342,4 +343,27 @@ void cpu_note(bench_ctx *c, uint64_t same, uint64_t trips)
     snprintf(c->note + n, sizeof(c->note) - n, "%sboth processes on one CPU in %.1f%% of %" PRIu64
              " measured round trips", n ? "; " : "", trips ? 100.0 * (double)same / (double)trips : 0.0,
              trips);
+}
+
+/* ---- the row's watchdog (bench.h) -------------------------------------------- */
+
+static void watchdog_fired(int sig)
+{
+    (void)sig;
+}
+
+void bench_watchdog_arm(const bench_ctx *c, unsigned slack_ms)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = watchdog_fired;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    alarm((unsigned)((c->warmup_ns + c->budget_ns) / 1000000000u) + slack_ms / 1000 + 5);
+}
+
+void bench_watchdog_disarm(void)
+{
+    alarm(0);
 }

@@ -106,6 +106,7 @@ static const bench_def g_core_rows[] = {
 static const bench_table g_tables[] = {
     CORE_TABLE,
     { bench_rows_peers, BENCH_ROWS_PEERS_N },
+    { bench_rows_paced, BENCH_ROWS_PACED_N },
     { bench_rows_contention, BENCH_ROWS_CONTENTION_N },
 };
 
@@ -253,12 +254,27 @@ const result *bench_find_result(const result *res, size_t n, const char *name)
     return NULL;
 }
 
-/* Rate: GB/s at the p50 for copies, round trips per second for latencies. */
+static const char *const g_kind_name[] = {
+    [BENCH_COPY] = "copy", [BENCH_LATENCY] = "latency", [BENCH_PACED] = "paced",
+    [BENCH_COUNT] = "count", [BENCH_CALL] = "call",
+};
+static const char *const g_kind_unit[] = {
+    [BENCH_COPY] = "ns per image", [BENCH_LATENCY] = "ns one-way (RTT/2)",
+    [BENCH_PACED] = "ns from intended publication to cook output",
+    [BENCH_COUNT] = "system calls per cook", [BENCH_CALL] = "ns per call",
+};
+
+/* Rate: GB/s at the p50 for copies, round trips per second for latencies,
+ * none (NAN) for the others. */
 static double rate_of(const result *r, const char **unit)
 {
     if (r->def->kind == BENCH_COPY) {
         *unit = "GB/s";
         return (double)r->bytes / r->s.p50;
+    }
+    if (r->def->kind != BENCH_LATENCY) {
+        *unit = "";
+        return NAN;
     }
     *unit = "rt/s";
     return 1e9 / (2.0 * r->s.mean);
@@ -327,9 +343,14 @@ static void print_line(const result *r)
         return;
     }
     rate = rate_of(r, &unit);
-    printf("%-28s %11llu iters  p50 %11.1f  p90 %11.1f  p99 %11.1f  max %12.1f ns  %10.3f %s",
+    printf("%-28s %11llu iters  p50 %11.1f  p90 %11.1f  p99 %11.1f  max %12.1f %s",
            d->name, (unsigned long long)r->ops, r->s.p50, r->s.p90, r->s.p99, r->s.max,
-           unit[0] == 'G' ? rate : rate / 1e3, unit[0] == 'G' ? "GB/s " : "k rt/s");
+           d->kind == BENCH_COUNT ? "calls" : "ns   ");
+    if (isnan(rate))
+        printf("  %10s %s", "-", "      ");
+    else
+        printf("  %10.3f %s", unit[0] == 'G' ? rate : rate / 1e3,
+               unit[0] == 'G' ? "GB/s " : "k rt/s");
     if (!d->baseline)
         printf("  baseline");
     else if (isnan(r->ratio))
@@ -523,7 +544,7 @@ static json_t *result_json(const result *r, const result *all, const goal_verdic
     series_of(d->name, series, sizeof(series));
     json_object_set_new(j, "name", json_string(d->name));
     json_object_set_new(j, "state", json_string(state_name(r->state)));
-    json_object_set_new(j, "kind", json_string(d->kind == BENCH_COPY ? "copy" : "latency"));
+    json_object_set_new(j, "kind", json_string(g_kind_name[d->kind]));
     json_object_set_new(j, "series", json_string(d->kind == BENCH_COPY ? series : d->name));
     json_object_set_new(j, "what", json_string(d->what));
     json_object_set_new(j, "baseline", d->baseline ? json_string(d->baseline) : json_null());
@@ -538,8 +559,7 @@ static json_t *result_json(const result *r, const result *all, const goal_verdic
     json_object_set_new(j, "iterations", json_integer((json_int_t)r->ops));
     json_object_set_new(j, "batch", json_integer(r->batch));
     json_object_set_new(j, "measured_s", json_real(r->measured_s));
-    json_object_set_new(j, "unit", json_string(d->kind == BENCH_COPY ? "ns per image"
-                                                                     : "ns one-way (RTT/2)"));
+    json_object_set_new(j, "unit", json_string(g_kind_unit[d->kind]));
     json_t *st = stats_json(&r->s);
     json_object_update(j, st); /* copies the members: st is still ours */
     json_decref(st);
