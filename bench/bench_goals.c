@@ -161,6 +161,7 @@ static void judge_one(const goal_def *g, const char *shape, const result *res, s
         return;
     }
     v->value = q_of(r, g->q);
+    v->count = r->def->kind == BENCH_COUNT;
     v->limit = limit;
     if (!isnan(limit) && !isnan(v->value))
         v->met = v->value <= limit;

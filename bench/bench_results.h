@@ -50,6 +50,7 @@ typedef struct goal_verdict {
     bool on_p50;       /* the goal bounds the row's p50 */
     double value;      /* the row's number judged, ns (NAN: unknown) */
     double limit;      /* what it may be at most, ns (NAN: unknown) */
+    bool count;        /* value and limit are counts (a BENCH_COUNT row), not ns */
     int met;           /* 1 met, 0 missed, -1 not judged */
     char why[160];     /* why not judged */
 } goal_verdict;

@@ -381,6 +381,11 @@ static int print_goals(const goal_verdict *gv, size_t n)
             continue;
         }
         missed += !v->met;
+        if (v->count) {
+            printf("%-28s %-62s %s: %.2f, bound %.2f\n", v->row, v->text,
+                   v->met ? "met" : "MISSED", v->value, v->limit);
+            continue;
+        }
         printf("%-28s %-62s %s: %.1f ns, bound %.1f ns (%.2fx of it)\n", v->row, v->text,
                v->met ? "met" : "MISSED", v->value, v->limit,
                v->limit > 0 ? v->value / v->limit : INFINITY);
