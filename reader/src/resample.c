@@ -141,20 +141,12 @@ static void shift_row(const float *src, uint32_t src_len, const float *before, i
         dst[k] = sample_at(src, src_len, before, src_len);
 }
 
-void shmchop__resample_row(const float *src, uint32_t src_len, const float *before,
-                           int64_t src_start, double src_rate, int64_t out_start,
-                           double out_rate, float *dst, uint32_t out_len)
+/* The general case, every position in long double: any p0 and ratio. */
+static void interp_row_wide(const float *src, uint32_t src_len, const float *before,
+                            long double p0, long double ratio, float *dst, uint32_t out_len)
 {
-    long double ratio = (long double)src_rate / (long double)out_rate;
-    /* Position of output sample 0 relative to src[0]:
-     * out_start / out_rate * src_rate - src_start; then + ratio per sample. */
-    long double p0 = (long double)out_start * ratio - (long double)src_start;
     long double last = (long double)src_len - 1.0L;
 
-    if (shmchop__rate_equal(src_rate, out_rate)) {
-        shift_row(src, src_len, before, src_start, out_start, dst, out_len);
-        return;
-    }
     for (uint32_t k = 0; k < out_len; k++) {
         long double pos = p0 + (long double)k * ratio;
         long double frac;
@@ -185,4 +177,85 @@ void shmchop__resample_row(const float *src, uint32_t src_len, const float *befo
         /* The weighted form keeps Inf between two Infs (a + (b - a) * f would not). */
         dst[k] = (float)((long double)a * (1.0L - frac) + (long double)b * frac);
     }
+}
+
+/*
+ * Position k is p0 + k * ratio. Split once into an integer i0 and a
+ * fraction f0 (in long double), the position relative to i0 stays below
+ * 2^24 samples for a row of less than 2^24 source samples, so a double
+ * holds it to 2^-29 of a sample, below what a float output resolves,
+ * at a fraction of the long double loop's cost (x87 arithmetic per
+ * sample). The hold decisions (R4.10) are made on integer indices,
+ * exactly as the wide loop makes them on positions.
+ */
+#define FAST_P0_LIMIT 0x1p52L
+#define FAST_SPAN_LIMIT 0x1p24L
+/* One output sample at relative position rel >= 0, with the holds. */
+static float interp_at(const float *src, uint32_t src_len, const float *before, int64_t i0,
+                       double rel)
+{
+    int64_t j = (int64_t)rel; /* rel >= 0: truncation is floor */
+    int64_t i = i0 + j;
+    double frac = rel - (double)j;
+
+    if (i < -1 || (i == -1 && frac == 0)) /* position <= -1 */
+        return sample_at(src, src_len, before, -1);
+    if (i >= (int64_t)src_len - 1) /* position >= the last sample */
+        return sample_at(src, src_len, before, src_len);
+    float a = sample_at(src, src_len, before, i);
+    /* frac == 0 must not touch the neighbour: Inf there would make NaN. */
+    if (frac == 0)
+        return a;
+    /* The weighted form keeps Inf between two Infs (a + (b - a) * f would not). */
+    return (float)((double)a * (1.0 - frac) + (double)src[i + 1] * frac);
+}
+
+static void interp_row(const float *src, uint32_t src_len, const float *before, int64_t i0,
+                       double f0, double ratio, float *dst, uint32_t out_len)
+{
+    uint32_t k = 0;
+
+    /* Before the source (and its first interval, which may use `before`). */
+    for (; k < out_len; k++) {
+        double rel = f0 + (double)k * ratio;
+        if (i0 + (int64_t)rel >= 0)
+            break;
+        dst[k] = interp_at(src, src_len, before, i0, rel);
+    }
+    /* Inside: both neighbours in src, no hold; the branch on frac is
+     * almost never taken. */
+    for (; k < out_len; k++) {
+        double rel = f0 + (double)k * ratio;
+        int64_t j = (int64_t)rel;
+        int64_t i = i0 + j;
+        if (i >= (int64_t)src_len - 1)
+            break;
+        double frac = rel - (double)j;
+        float a = src[i];
+        dst[k] = frac == 0 ? a : (float)((double)a * (1.0 - frac) + (double)src[i + 1] * frac);
+    }
+    for (; k < out_len; k++)
+        dst[k] = interp_at(src, src_len, before, i0, f0 + (double)k * ratio);
+}
+
+void shmchop__resample_row(const float *src, uint32_t src_len, const float *before,
+                           int64_t src_start, double src_rate, int64_t out_start,
+                           double out_rate, float *dst, uint32_t out_len)
+{
+    long double ratio = (long double)src_rate / (long double)out_rate;
+    /* Position of output sample 0 relative to src[0]:
+     * out_start / out_rate * src_rate - src_start; then + ratio per sample. */
+    long double p0 = (long double)out_start * ratio - (long double)src_start;
+
+    if (shmchop__rate_equal(src_rate, out_rate)) {
+        shift_row(src, src_len, before, src_start, out_start, dst, out_len);
+        return;
+    }
+    if (fabsl(p0) < FAST_P0_LIMIT && (long double)out_len * ratio < FAST_SPAN_LIMIT) {
+        long double i0 = floorl(p0);
+        interp_row(src, src_len, before, (int64_t)i0, (double)(p0 - i0), (double)ratio, dst,
+                   out_len);
+        return;
+    }
+    interp_row_wide(src, src_len, before, p0, ratio, dst, out_len);
 }
