@@ -10,4 +10,5 @@ set xrange [0.8:9]
 set xtics (1, 2, 4, 8)
 set xlabel "reader processes"
 set ylabel "p99 ns (log scale)"
+set key bottom right
 plot for [i=2:5] tsv using 1:i with linespoints lw 2 pt 7 title columnheader(i)

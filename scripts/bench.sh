@@ -48,7 +48,8 @@ if grep -q '^SHMCHOP_SANITIZE:STRING=.\+' "$build/CMakeCache.txt" ||
   echo "bench.sh: $build is a Debug or sanitizer build; use another --build-dir" >&2
   exit 2
 fi
-cmake --build "$build" -j "$jobs" --target shmchop-bench shmchop-in shmchop-out
+# shmchop (the shared library) is what the Python cook below loads.
+cmake --build "$build" -j "$jobs" --target shmchop-bench shmchop-in shmchop-out shmchop
 
 out=${out:-$build/bench}
 mkdir -p "$out"
