@@ -103,10 +103,17 @@ fuzz-replay:
 	@scripts/fuzz.sh replay --build-dir $(BUILD)
 
 # Benchmarks against memcpy, the cache-line floor and the peers (bench/README.md):
-# text, JSON and PNG plots into bench/results/.
+# text, JSON and PNG plots into $(BUILD)/bench/; BENCH_SAVE=1 copies them into
+# bench/results/, BENCH_QUICK=1 is the ~1 minute run (--quick), BENCH_SECONDS=S
+# sets the time per row (default: 1 s, less if a full run would pass ~10 min).
+BENCH_SAVE    ?=
+BENCH_QUICK   ?=
+BENCH_SECONDS ?=
 bench:
 	@scripts/install-deps.sh build bench
-	@scripts/bench.sh --build-dir $(BUILD)
+	@scripts/bench.sh --build-dir $(BUILD) --jobs $(JOBS) \
+	  $(if $(filter 1,$(BENCH_SAVE)),--save) $(if $(filter 1,$(BENCH_QUICK)),--quick) \
+	  $(if $(BENCH_SECONDS),--seconds $(BENCH_SECONDS))
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-clang build-deb build-fuzz build-libfuzzer

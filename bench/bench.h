@@ -132,8 +132,11 @@ typedef int (*bench_op_fn)(bench_ctx *c, void *st);
 int bench_run_op(bench_ctx *c, bench_op_fn op, bench_op_fn prep, void *st);
 
 /* Print a table of result file `path` (--tsv-from): "latency",
- * "throughput" or "markdown". Returns 0, or 1 after a message. */
+ * "throughput", "markdown", "percentiles-SHAPE", "contention" or
+ * "readcost". Returns 0, or 1 after a message. */
 int bench_tsv_from(const char *path, const char *table);
+/* Whether `table` is one bench_tsv_from prints (parse_args checks it). */
+bool bench_tsv_table_known(const char *table);
 
 /* ---- processes (bench_util.c) ------------------------------------------ */
 

@@ -109,6 +109,156 @@ static void table_markdown(const json_t *results)
     }
 }
 
+/* ---- per-shape, contention and read-cost tables ---------------------------------- */
+
+/* The row called `name` when it ran ("ok"), else NULL: skipped, failed and
+ * missing rows (other modules may not be in this build) are left out alike. */
+static const json_t *row_ok(const json_t *results, const char *name)
+{
+    size_t i;
+    json_t *r;
+
+    json_array_foreach(results, i, r) {
+        if (strcmp(jstr(r, "name"), name) == 0)
+            return strcmp(jstr(r, "state"), "ok") == 0 ? r : NULL;
+    }
+    return NULL;
+}
+
+/* The row's value at percentile p from its "percentiles" [[p, ns], ...], or NaN. */
+static double percentile_ns(const json_t *row, double p)
+{
+    size_t i;
+    json_t *pair;
+
+    json_array_foreach(json_object_get(row, "percentiles"), i, pair) {
+        if (fabs(json_number_value(json_array_get(pair, 0)) - p) < 1e-9)
+            return json_number_value(json_array_get(pair, 1));
+    }
+    return NAN;
+}
+
+static void print_ns(double ns)
+{
+    if (isnan(ns))
+        printf("\tNaN");
+    else
+        printf("\t%.3f", ns);
+}
+
+static bool shape_known(const char *shape)
+{
+#define BENCH_TSV_SHAPE_IS(s, c, l) || strcmp(shape, s) == 0
+    return false BENCH_SHAPES(BENCH_TSV_SHAPE_IS);
+#undef BENCH_TSV_SHAPE_IS
+}
+
+/* The series of a latency plot, in legend order: the shape is appended to
+ * a name ending in '_' (baseline_cacheline has no shape). */
+static const char *const g_percentile_series[] = {
+    "latency_",   "latency_mutex_", "baseline_cacheline", "baseline_copy_",
+    "peer_pipe_", "peer_uds_",      "peer_zmq_",          "peer_osc_",
+    "peer_iceoryx_",
+};
+#define N_PERCENTILE_SERIES (sizeof(g_percentile_series) / sizeof(g_percentile_series[0]))
+
+/* percentiles-SHAPE: one line per percentile, one column (ns) per row of the
+ * shape that ran. The percentiles are those of the first column's row. */
+static void tsv_percentiles(const json_t *results, const char *shape)
+{
+    const json_t *rows[N_PERCENTILE_SERIES];
+    size_t n = 0, i;
+    json_t *pair;
+
+    printf("percentile");
+    for (size_t k = 0; k < N_PERCENTILE_SERIES; k++) {
+        char name[96];
+        const char *series = g_percentile_series[k];
+        bool per_shape = series[strlen(series) - 1] == '_';
+        snprintf(name, sizeof(name), "%s%s", series, per_shape ? shape : "");
+        if ((rows[n] = row_ok(results, name)) != NULL) {
+            printf("\t%s", name);
+            n++;
+        }
+    }
+    printf("\n");
+    if (n == 0)
+        return;
+    json_array_foreach(json_object_get(rows[0], "percentiles"), i, pair) {
+        double p = json_number_value(json_array_get(pair, 0));
+        printf("%g", p);
+        for (size_t k = 0; k < n; k++)
+            print_ns(percentile_ns(rows[k], p));
+        printf("\n");
+    }
+}
+
+/* contention: p99 of publish and read, both paths, per reader count; a count
+ * none of whose four rows ran is left out. */
+static void tsv_contention(const json_t *results)
+{
+    static const char *const series[] = { "contention_publish_", "contention_read_",
+                                          "contention_publish_mutex_",
+                                          "contention_read_mutex_" };
+    static const unsigned readers[] = { 1, 2, 4, 8 };
+
+    printf("readers\tpublish_p99_ns\tread_p99_ns\tpublish_mutex_p99_ns\tread_mutex_p99_ns\n");
+    for (size_t n = 0; n < sizeof(readers) / sizeof(readers[0]); n++) {
+        double p99[4];
+        bool any = false;
+        for (size_t k = 0; k < 4; k++) {
+            char name[64];
+            snprintf(name, sizeof(name), "%s%ur", series[k], readers[n]);
+            const json_t *r = row_ok(results, name);
+            p99[k] = r ? jnum(r, "p99_ns") : NAN;
+            any |= !isnan(p99[k]);
+        }
+        if (!any)
+            continue;
+        printf("%u", readers[n]);
+        for (size_t k = 0; k < 4; k++)
+            print_ns(p99[k]);
+        printf("\n");
+    }
+}
+
+/* readcost: bytes per frame (the row's "bytes": header, names and samples)
+ * against p50 of read_<shape> and baseline_copy_<shape>. */
+static void tsv_readcost(const json_t *results)
+{
+    static const char *const shapes[] = {
+#define BENCH_TSV_SHAPE_NAME(s, c, l) s,
+        BENCH_SHAPES(BENCH_TSV_SHAPE_NAME)
+#undef BENCH_TSV_SHAPE_NAME
+    };
+
+    printf("bytes\tshape\tread_p50_ns\tbaseline_copy_p50_ns\n");
+    for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+        char rn[64], cn[64];
+        snprintf(rn, sizeof(rn), "read_%s", shapes[s]);
+        snprintf(cn, sizeof(cn), "baseline_copy_%s", shapes[s]);
+        const json_t *read = row_ok(results, rn), *copy = row_ok(results, cn);
+        double bytes = read ? jnum(read, "bytes") : copy ? jnum(copy, "bytes") : NAN;
+        if (isnan(bytes) || bytes <= 0)
+            continue;
+        printf("%.0f\t%s", bytes, shapes[s]);
+        print_ns(read ? jnum(read, "p50_ns") : NAN);
+        print_ns(copy ? jnum(copy, "p50_ns") : NAN);
+        printf("\n");
+    }
+}
+
+#define PERCENTILES_PREFIX "percentiles-"
+
+bool bench_tsv_table_known(const char *table)
+{
+    if (strncmp(table, PERCENTILES_PREFIX, strlen(PERCENTILES_PREFIX)) == 0)
+        return shape_known(table + strlen(PERCENTILES_PREFIX));
+    return strcmp(table, "latency") == 0 || strcmp(table, "throughput") == 0 ||
+           strcmp(table, "markdown") == 0 || strcmp(table, "contention") == 0 ||
+           strcmp(table, "readcost") == 0;
+}
+
 int bench_tsv_from(const char *path, const char *table)
 {
     json_error_t e;
@@ -129,6 +279,12 @@ int bench_tsv_from(const char *path, const char *table)
         tsv_latency(results);
     else if (strcmp(table, "throughput") == 0)
         tsv_throughput(results);
+    else if (strncmp(table, PERCENTILES_PREFIX, strlen(PERCENTILES_PREFIX)) == 0)
+        tsv_percentiles(results, table + strlen(PERCENTILES_PREFIX));
+    else if (strcmp(table, "contention") == 0)
+        tsv_contention(results);
+    else if (strcmp(table, "readcost") == 0)
+        tsv_readcost(results);
     else
         table_markdown(results);
     json_decref(root);

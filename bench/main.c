@@ -138,7 +138,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: shmchop-bench [--list] [--filter SUBSTR] [--quick] [--seconds S]\n"
             "                     [--json FILE] [--check-goals] [--pin]\n"
-            "       shmchop-bench --tsv-from FILE.json [--table latency|throughput|markdown]\n"
+            "       shmchop-bench --tsv-from FILE.json [--table TABLE]\n"
             "  --list         print the registered benchmarks and exit\n"
             "  --filter S     run the benchmarks whose name contains S (and their baselines)\n"
             "  --quick        about 0.2 s per benchmark (smoke test)\n"
@@ -148,7 +148,10 @@ static void usage(FILE *f)
             "  --pin          run on the first two allowed CPUs, parent on one, children on\n"
             "                 the other (default: not pinned)\n"
             "  --tsv-from F   print a table of the results in F and exit: TSV for gnuplot\n"
-            "                 (latency: percentiles; throughput: GB/s per size) or markdown\n");
+            "                 (TABLE latency: percentiles per row; throughput: GB/s per size;\n"
+            "                 percentiles-SHAPE, e.g. percentiles-2x735: ns per percentile,\n"
+            "                 one column per row of the shape; contention: p99 per reader\n"
+            "                 count; readcost: read and copy p50 per frame size) or markdown\n");
 }
 
 static int parse_args(int argc, char **argv, options *o)
@@ -193,10 +196,9 @@ static int parse_args(int argc, char **argv, options *o)
     }
     if (o->quick)
         o->seconds = 0.16;
-    if (strcmp(o->table, "latency") != 0 && strcmp(o->table, "throughput") != 0 &&
-        strcmp(o->table, "markdown") != 0) {
-        fprintf(stderr, "shmchop-bench: --table %s is not latency, throughput or markdown\n",
-                o->table);
+    if (!bench_tsv_table_known(o->table)) {
+        fprintf(stderr, "shmchop-bench: --table %s is not latency, throughput, markdown, "
+                "percentiles-SHAPE, contention or readcost\n", o->table);
         return 2;
     }
     return 0;
