@@ -238,6 +238,7 @@ int bench_pingpong_cacheline(bench_ctx *c);
 int bench_latency_publish_read(bench_ctx *c);
 int bench_fresh(bench_ctx *c);
 int bench_peer(bench_ctx *c);
+int bench_peer_iceoryx(bench_ctx *c);
 int bench_paced(bench_ctx *c);
 int bench_syscalls(bench_ctx *c);
 
@@ -250,10 +251,14 @@ extern const bench_def bench_rows_contention[BENCH_ROWS_CONTENTION_N];
 extern const size_t bench_rows_contention_n;
 #define BENCH_ROWS_PACED_N 4
 extern const bench_def bench_rows_paced[BENCH_ROWS_PACED_N];
+#define BENCH_ROWS_ICEORYX_N 4
+extern const bench_def bench_rows_iceoryx[BENCH_ROWS_ICEORYX_N];
 #define BENCH_ROWS_PEERS_N 16
 extern const bench_def bench_rows_peers[BENCH_ROWS_PEERS_N];
 
 /* Why a peer benchmark cannot run in this build, or NULL when it can. */
 const char *bench_peer_missing(const bench_def *d);
+/* ... for the iceoryx rows, also when RouDi cannot be ours (bench_iceoryx.c). */
+const char *bench_iceoryx_missing(const bench_def *d);
 
 #endif

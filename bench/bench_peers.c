@@ -641,7 +641,7 @@ const char *bench_peer_missing(const bench_def *d)
     void *img;
 
     if (d->run != bench_peer)
-        return NULL;
+        return bench_iceoryx_missing(d);
     if (!g_transports[d->variant])
         return d->variant == PEER_ZMQ ? "built without libzmq (Debian package libzmq3-dev)"
                                       : "built without liblo (Debian package liblo-dev)";

@@ -106,6 +106,7 @@ static const bench_def g_core_rows[] = {
 static const bench_table g_tables[] = {
     CORE_TABLE,
     { bench_rows_peers, BENCH_ROWS_PEERS_N },
+    { bench_rows_iceoryx, BENCH_ROWS_ICEORYX_N },
     { bench_rows_paced, BENCH_ROWS_PACED_N },
     { bench_rows_contention, BENCH_ROWS_CONTENTION_N },
 };

@@ -10,7 +10,7 @@ for set in "$@"; do
     build) ;;
     test) need="$need clang libclang-rt-14-dev valgrind afl++ python3 python3-numpy g++ groff lintian dpkg-dev file" ;;
     fuzz) need="$need clang libclang-rt-14-dev afl++" ;;
-    bench) need="$need hyperfine gnuplot-nox liblo-dev libzmq3-dev python3 python3-numpy" ;;
+    bench) need="$need hyperfine gnuplot-nox liblo-dev libzmq3-dev libiceoryx-binding-c-dev iceoryx python3 python3-numpy" ;;
     *) echo "install-deps: unknown package set '$set' (build, test, fuzz, bench)" >&2; exit 2 ;;
   esac
 done
