@@ -122,6 +122,21 @@ static void leave_lock_free(uint64_t t_read)
         ;
 }
 
+/* Every 64 polls: true when the parent says stop; yields when nothing
+ * came for a while, and gives up when nothing came for too long. */
+static bool lat_child_idle(lat_shared *sh, uint64_t quiet_since)
+{
+    uint64_t quiet = shmchop_clock_ns() - quiet_since;
+
+    if (__atomic_load_n(&sh->stop.v, __ATOMIC_ACQUIRE) == STOP)
+        return true;
+    if (quiet > (uint64_t)WAIT_MS * 1000000u)
+        _exit(7); /* no publish for too long: the parent is stuck */
+    if (quiet > BENCH_SPIN_NS)
+        sched_yield(); /* as bench_spin_until(): the writer may need our core */
+    return false;
+}
+
 /* The reader holds a frame once it has copied it (one copy, R2.9) and
  * validated the copy, as the In CHOP does before it cooks. */
 static void lat_child(lat_shared *sh, const char *name, bool mutex_path)
@@ -141,6 +156,12 @@ static void lat_child(lat_shared *sh, const char *name, bool mutex_path)
     if (shmchop_segment_open(name, &so, &seg, err, sizeof(err)) != 0)
         _exit(5);
     for (uint64_t k = 0;; k++) {
+        /* A poller copies only what it does not hold (one load of seq). */
+        if (last && !shmchop_segment_may_have_changed(seg, last)) {
+            if ((k & 63) == 0 && lat_child_idle(sh, quiet_since))
+                break;
+            continue;
+        }
         uint64_t t_read = shmchop_clock_ns();
         rc = shmchop_segment_read_grow(seg, &buf, &cap, &n, &st);
         if (rc != 0)
@@ -158,15 +179,8 @@ static void lat_child(lat_shared *sh, const char *name, bool mutex_path)
             __atomic_store_n(&sh->seen.v, st.seq, __ATOMIC_RELEASE);
             cpu_publish(&sh->cpu, &cpu);
         }
-        if ((k & 63) == 0) {
-            uint64_t quiet = shmchop_clock_ns() - quiet_since;
-            if (__atomic_load_n(&sh->stop.v, __ATOMIC_ACQUIRE) == STOP)
-                break;
-            if (quiet > (uint64_t)WAIT_MS * 1000000u)
-                _exit(7); /* no publish for too long: the parent is stuck */
-            if (quiet > BENCH_SPIN_NS)
-                sched_yield(); /* as bench_spin_until(): the writer may need our core */
-        }
+        if ((k & 63) == 0 && lat_child_idle(sh, quiet_since))
+            break;
     }
     shmchop_segment_close(seg);
     free(buf);

@@ -1479,6 +1479,69 @@ START_TEST(r2_9_copy_crcs_its_data_area)
 }
 END_TEST
 
+/*
+ * R1.17, R2.7: shmchop_segment_may_have_changed is false only while a read
+ * would copy the frame the caller holds: before the first read, after a
+ * publish, on the mutex path and after the writer detached it says true;
+ * a probe interval elapsing makes it true too (the probes run in reads).
+ */
+START_TEST(r1_17_may_have_changed_only_when_a_read_would_bring_news)
+{
+    char name[128];
+    sct_img im;
+    unsigned char buf[4096];
+    size_t len;
+    shmchop_segment_status st;
+
+    sct_name(name, sizeof(name), "peek");
+    sct_img_init(&im);
+    size_t sz = sct_img_counter(&im, 1, 16, 1, true);
+    shmchop_writer *w = sct_writer(name, sz, 0);
+    ck_assert_int_eq(shmchop_writer_publish(w, im.buf, sz), 0);
+    shmchop_segment_opts po = { .probe_interval_ms = 60000 };
+    shmchop_segment *seg = sct_reader(name, &po);
+    shmchop_segment_opts mo = { .no_seqlock = true };
+    shmchop_segment *mseg = sct_reader(name, &mo);
+    ck_assert(shmchop_segment_may_have_changed(seg, 0)); /* not attached yet */
+    /* The first read attaches; the info object is known healthy from the
+     * second one on (check_info), and only then can it tell. */
+    ck_assert_int_eq(shmchop_segment_read(seg, buf, sizeof(buf), &len, &st), 0);
+    ck_assert(shmchop_segment_may_have_changed(seg, st.seq));
+    ck_assert_int_eq(shmchop_segment_read(seg, buf, sizeof(buf), &len, &st), 0);
+    uint64_t held = st.seq;
+    ck_assert(!shmchop_segment_may_have_changed(seg, held));
+    ck_assert(shmchop_segment_may_have_changed(seg, held + 2));
+    ck_assert_int_eq(shmchop_writer_publish(w, im.buf, sz), 0);
+    ck_assert(shmchop_segment_may_have_changed(seg, held));
+    ck_assert_int_eq(shmchop_segment_read(seg, buf, sizeof(buf), &len, &st), 0);
+    ck_assert_uint_eq(st.seq, held + 2);
+    ck_assert(!shmchop_segment_may_have_changed(seg, st.seq));
+    /* The mutex path cannot tell. */
+    ck_assert_int_eq(shmchop_segment_read(mseg, buf, sizeof(buf), &len, &st), 0);
+    ck_assert(shmchop_segment_may_have_changed(mseg, st.seq));
+    /* The writer leaves: the info object says detach, a read would see it. */
+    ck_assert_int_eq(shmchop_segment_read(seg, buf, sizeof(buf), &len, &st), 0);
+    shmchop_writer_close(w);
+    ck_assert(shmchop_segment_may_have_changed(seg, st.seq));
+    shmchop_segment_close(seg);
+    shmchop_segment_close(mseg);
+    /* A probe due makes it true even when nothing else moved. */
+    w = sct_writer(name, sz, 0);
+    ck_assert_int_eq(shmchop_writer_publish(w, im.buf, sz), 0);
+    shmchop_segment_opts fast = { .probe_interval_ms = 1 };
+    seg = sct_reader(name, &fast);
+    ck_assert_int_eq(shmchop_segment_read(seg, buf, sizeof(buf), &len, &st), 0);
+    ck_assert_int_eq(shmchop_segment_read(seg, buf, sizeof(buf), &len, &st), 0);
+    struct timespec ms5 = { .tv_nsec = 5000000 };
+    nanosleep(&ms5, NULL);
+    ck_assert(shmchop_segment_may_have_changed(seg, st.seq));
+    shmchop_segment_close(seg);
+    shmchop_writer_close(w);
+    sct_img_free(&im);
+    sct_cleanup(name);
+}
+END_TEST
+
 START_TEST(r2_9_read_bounded_by_held_lock)
 {
     char name[128];
@@ -1776,6 +1839,7 @@ static Suite *segment_suite(void)
     tcase_add_test(tc, r2_7_changed_postfix_reattaches);
     tcase_add_test(tc, r2_7b_writer_liveness);
     tcase_add_test(tc, r2_9_read_bounded_by_held_lock);
+    tcase_add_test(tc, r1_17_may_have_changed_only_when_a_read_would_bring_news);
     tcase_add_test(tc, r2_9_copy_crcs_its_data_area);
     tcase_add_test(tc, r2_3b_writer_killed_mid_publish);
     tcase_add_test(tc, r2_11_live_owner_error_dead_owner_cleanup);

@@ -766,6 +766,48 @@ int shmchop_segment_read(shmchop_segment *seg, void *buf, size_t cap, size_t *le
     return rc;
 }
 
+/* ---- has it changed? (a busy poller's check before a read) ---- */
+
+struct seq_peek {
+    const shmchop__payload_layout *lay;
+    const unsigned char *src;
+    bool ext;
+    uint64_t seq;
+};
+
+static void seq_peek_fn(void *arg)
+{
+    struct seq_peek *p = arg;
+
+    p->ext = shmchop__img_load_u32(p->src, p->lay->magic_off) == p->lay->magic;
+    if (p->ext)
+        p->seq = shmchop__seq_read_begin_at(p->src, p->lay->seq_off);
+}
+
+/*
+ * Only the sequence-lock word and the info object's postfix are looked
+ * at, lock-free. Everything a read would find besides a new frame (a
+ * resize or detach in the info object, an unlinked object or a dead
+ * writer, found by the probes) makes the answer true: at the probes'
+ * time, as the read would, so a poller sees them as soon as a reader
+ * reading every time would.
+ */
+bool shmchop_segment_may_have_changed(const shmchop_segment *seg, uint64_t seq)
+{
+    struct seq_peek p = { .lay = seg->lay, .src = seg->data };
+    uint64_t now;
+
+    if (!seg->attached || seg->o.no_seqlock || !seg->data || seg->map_size < seg->lay->head ||
+        !info_unchanged(seg))
+        return true;
+    now = shmchop__now_ns();
+    if (now >= seg->next_probe_ns || now >= seg->next_pid_probe_ns)
+        return true;
+    if (shmchop__guarded(seg->data, seg->map_size, seq_peek_fn, &p) != 0 || !p.ext)
+        return true;
+    return p.seq != seq;
+}
+
 int shmchop_segment_read_grow(shmchop_segment *seg, void **buf, size_t *cap, size_t *len,
                               shmchop_segment_status *st)
 {

@@ -321,6 +321,18 @@ SHMCHOP_API int shmchop_segment_read_grow(shmchop_segment *seg, void **buf, size
                                           size_t *len, shmchop_segment_status *st);
 
 /*
+ * Whether a read now could bring anything but the frame whose seq is
+ * `seq` (shmchop_segment_status.seq of the last read). false only when the
+ * segment is attached on the sequence-lock path, its seq in shared memory
+ * still equals seq, its info object is unchanged and no liveness probe is
+ * due: then a read would copy the frame the caller holds. One guarded load
+ * and a clock read; no system call, no lock. true when it cannot tell
+ * (not attached, no extension block, no_seqlock): read. For readers that
+ * busy-poll (latency_<shape> in shmchop-bench).
+ */
+SHMCHOP_API bool shmchop_segment_may_have_changed(const shmchop_segment *seg, uint64_t seq);
+
+/*
  * Like shmchop_segment_read(), into a buffer the segment owns. It grows
  * only when an attachment maps a larger object, so steady state allocates
  * nothing. *image stays valid until the next read or close.
