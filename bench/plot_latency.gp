@@ -14,5 +14,10 @@ set xlabel "percentile"
 set ylabel "ns (log scale)"
 stats tsv using 1 nooutput
 ncol = STATS_columns
-plot for [i=2:ncol] tsv using (1.0 / (1.0 - $1 / 100.0)):i with linespoints lw 2 pt 7 \
-     title columnheader(i)
+# Eleven distinct line types: gnuplot's default cycle has eight colours,
+# and iceoryx was drawn like shmchop past them.
+set linetype 9 lc rgb "#8c564b" dt 2 pt 5
+set linetype 10 lc rgb "#7f7f7f" dt 2 pt 5
+set linetype 11 lc rgb "#bcbd22" dt 2 pt 5
+plot for [i=2:ncol] tsv using (1.0 / (1.0 - $1 / 100.0)):i with linespoints lw 2 \
+     linetype (i - 1) title columnheader(i)
